@@ -1,0 +1,1005 @@
+"""The interval allocator: :class:`PrefixAllocator`.
+
+How it works (see ``docs/design.md`` for the long form):
+
+- Each IP family keeps its allocations as a sorted index of start addresses plus a dict of
+  their lengths (and a dict of owners, only for allocations that have one), and its
+  reservations as a sorted index of maximal, disjoint reserved ranges.
+- Each pool keeps a :class:`~ipv6alloc._index.GapIndex` of its *free* ranges: the pool minus
+  its own allocations, the reservations and the pools nested inside it. Allocation searches the
+  gaps for the first one able to hold an aligned block of the requested length.
+- Pools are found by longest match: one dict per pool length present, probed longest first.
+
+Every public method takes the allocator's lock, so one allocator can be shared by threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias, cast
+
+from ._bits import WIDTH, blocks_in_range
+from ._errors import (
+    ConfigurationError,
+    InvalidPrefixError,
+    NotAllocatedError,
+    NotInPoolError,
+    PoolExhaustedError,
+    PrefixConflictError,
+    SnapshotError,
+    UnknownPoolError,
+    quote,
+)
+from ._index import GapIndex, SortedInts
+from ._prefix import Prefix, PrefixLike, address_text
+
+__all__ = [
+    "Allocation",
+    "AllocatorStatistics",
+    "Placement",
+    "PoolStatistics",
+    "PrefixAllocator",
+]
+
+#: How :meth:`PrefixAllocator.allocate` chooses among free blocks.
+Placement: TypeAlias = Literal["lowest", "next-fit"]
+_PLACEMENTS = ("lowest", "next-fit")
+_SNAPSHOT_FORMAT = "ipv6alloc.PrefixAllocator/1"
+_trusted = Prefix._trusted
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """One allocated prefix and its owner (any hashable; None when not given)."""
+
+    prefix: Prefix
+    owner: Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStatistics:
+    """A frozen snapshot of one pool's usage.
+
+    Attributes:
+        pool: The pool.
+        size: Number of addresses in the pool.
+        allocated_addresses: Addresses inside the pool's own allocations.
+        allocated_prefixes: Number of the pool's own allocations.
+        unavailable_addresses: Addresses reserved or belonging to pools nested inside it.
+        free_addresses: Addresses neither allocated nor unavailable.
+        largest_free_prefixlen: Prefix length of the largest aligned free block (None if full).
+        by_prefixlen: Number of the pool's allocations by prefix length.
+    """
+
+    pool: Prefix
+    size: int
+    allocated_addresses: int
+    allocated_prefixes: int
+    unavailable_addresses: int
+    free_addresses: int
+    largest_free_prefixlen: int | None
+    by_prefixlen: Mapping[int, int]
+
+    @property
+    def utilization(self) -> float:
+        """Allocated share of the addresses that were available to allocate (0.0 to 1.0)."""
+        usable = self.size - self.unavailable_addresses
+        return self.allocated_addresses / usable if usable else 1.0
+
+    def free_prefixes(self, prefixlen: int) -> int:
+        """Upper bound of further /prefixlen blocks: free addresses over the block size."""
+        width = WIDTH[self.pool.version]
+        return self.free_addresses >> (width - prefixlen)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatorStatistics:
+    """A frozen snapshot of a whole allocator: one :class:`PoolStatistics` per pool."""
+
+    pools: tuple[PoolStatistics, ...]
+    allocations: int
+    reservations: int
+
+
+class _Pool:
+    """One pool's mutable state (internal)."""
+
+    __slots__ = (
+        "allocated",
+        "by_len",
+        "children",
+        "count",
+        "cursor",
+        "end",
+        "gaps",
+        "parent",
+        "prefix",
+        "start",
+    )
+
+    def __init__(self, prefix: Prefix) -> None:
+        self.prefix = prefix
+        self.start = prefix.value
+        self.end = prefix.value + prefix.num_addresses
+        self.gaps = GapIndex(self.start, self.end, WIDTH[prefix.version])
+        self.cursor = self.start
+        self.parent: _Pool | None = None
+        self.children: list[_Pool] = []
+        self.allocated = 0
+        self.count = 0
+        self.by_len: dict[int, int] = {}
+
+
+class _Family:
+    """The allocations, reservations and pools of one IP version (internal)."""
+
+    __slots__ = (
+        "given",
+        "given_keys",
+        "lengths",
+        "owners",
+        "pool_keys",
+        "pool_lens",
+        "pools",
+        "resv",
+        "resv_end",
+        "starts",
+        "version",
+        "width",
+    )
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.width = WIDTH[version]
+        self.starts = SortedInts()  # allocation starts
+        self.lengths: dict[int, int] = {}  # allocation start -> prefixlen
+        self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
+        self.resv = SortedInts()  # starts of maximal reserved ranges
+        self.resv_end: dict[int, int] = {}  # their ends
+        self.given: dict[tuple[int, int], int] = {}  # (start, prefixlen) -> times reserved
+        self.given_keys = SortedInts()  # start << 8 | prefixlen of each given reservation
+        self.pools: dict[int, dict[int, _Pool]] = {}  # prefixlen -> start -> pool
+        self.pool_lens: list[int] = []  # pool lengths present, longest first
+        self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
+
+    def innermost(self, start: int, prefixlen: int) -> _Pool | None:
+        """The smallest pool containing the block; O(distinct pool lengths)."""
+        width = self.width
+        for length in self.pool_lens:
+            if length <= prefixlen:
+                shift = width - length
+                pool = self.pools[length].get(start >> shift << shift)
+                if pool is not None:
+                    return pool
+        return None
+
+    def pools_inside(self, start: int, end: int, prefixlen: int) -> Iterator[_Pool]:
+        """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
+        for key in self.pool_keys.irange(start << 8, end << 8):
+            length = key & 0xFF
+            if length > prefixlen:
+                yield self.pools[length][key >> 8]
+
+    def allocation_overlapping(self, start: int, end: int) -> int | None:
+        """Start of an allocation overlapping ``[start, end)``, or None; O(log n)."""
+        found = self.starts.floor(end - 1)
+        if found is not None and found + (1 << (self.width - self.lengths[found])) > start:
+            return found
+        return None
+
+    def reservation_overlapping(self, start: int, end: int) -> int | None:
+        """Start of a maximal reserved range overlapping ``[start, end)``, or None."""
+        found = self.resv.floor(end - 1)
+        if found is not None and self.resv_end[found] > start:
+            return found
+        return None
+
+
+class PrefixAllocator:
+    """Carve aligned prefixes out of pools of any size, both IP families, possibly nested.
+
+    Args:
+        pools: The pools, in the order :meth:`allocate` tries them when no ``pool=`` is given.
+        placement: ``"lowest"`` takes the lowest-addressed free block; ``"next-fit"`` follows
+            Kubernetes' cidrset: a cursor per pool, search forward from it, wrap once.
+        reserved: Prefixes or addresses that no allocation may ever overlap.
+
+    Raises:
+        ConfigurationError: unknown placement, or the same pool given twice.
+        InvalidPrefixError: a pool or reservation is not a valid prefix.
+
+    >>> a = PrefixAllocator(["2001:db8::/48"])
+    >>> a.allocate(64)
+    Prefix('2001:db8::/64')
+    >>> a.allocate(64, owner="node-b")
+    Prefix('2001:db8:0:1::/64')
+    >>> a.owner_of("2001:db8:0:1::42")
+    'node-b'
+    """
+
+    def __init__(
+        self,
+        pools: Iterable[PrefixLike] = (),
+        *,
+        placement: Placement = "lowest",
+        reserved: Iterable[PrefixLike] = (),
+    ) -> None:
+        if placement not in _PLACEMENTS:
+            raise ConfigurationError(
+                f"placement must be 'lowest' or 'next-fit', not {quote(placement)}"
+            )
+        self._placement: Placement = placement
+        self._next_fit = placement == "next-fit"
+        self._lock = threading.RLock()
+        self._families = {4: _Family(4), 6: _Family(6)}
+        self._order: list[_Pool] = []
+        for pool in pools:
+            self.add_pool(pool)
+        for item in reserved:
+            self.reserve(item)
+
+    # -- configuration ----------------------------------------------------------------------
+
+    @property
+    def placement(self) -> Placement:
+        """The placement rule, ``"lowest"`` or ``"next-fit"``."""
+        return self._placement
+
+    @property
+    def pools(self) -> tuple[Prefix, ...]:
+        """The pools, in the order they were added."""
+        with self._lock:
+            return tuple(pool.prefix for pool in self._order)
+
+    def add_pool(self, prefix: PrefixLike) -> Prefix:
+        """Add a pool. It may be nested inside another pool or contain other pools.
+
+        A pool nested in another belongs to someone else: allocations in the outer pool never
+        overlap it. Runtime complexity: O(log n) plus the allocations and pools it encloses.
+
+        Returns:
+            The pool as a :class:`Prefix`.
+
+        Raises:
+            ConfigurationError: the pool exists already.
+            PrefixConflictError: an allocation of the enclosing pool overlaps the new pool.
+
+        >>> a = PrefixAllocator(["2001:db8::/48"])
+        >>> a.add_pool("2001:db8::/64")
+        Prefix('2001:db8::/64')
+        >>> a.allocate(63, pool="2001:db8::/48")  # the lowest /63 would overlap the nested pool
+        Prefix('2001:db8:0:2::/63')
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            start, length = p.value, p.prefixlen
+            end = start + p.num_addresses
+            if start in fam.pools.get(length, {}):
+                raise ConfigurationError(f"pool {quote(p)} is given twice")
+            parent = fam.innermost(start, length)
+            children = [q for q in fam.pools_inside(start, end, length) if q.parent is parent]
+            # Allocations inside the new pool must all belong to pools nested in it.
+            for a in fam.starts.irange(start, end):
+                if not any(q.start <= a < q.end for q in children):
+                    raise PrefixConflictError(
+                        f"pool {quote(p)} overlaps allocation "
+                        f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
+                    )
+            holder = fam.allocation_overlapping(start, end)
+            if holder is not None and holder < start:
+                raise PrefixConflictError(
+                    f"pool {quote(p)} lies inside allocation "
+                    f"{quote(self._text(fam, holder))}{self._owner_text(fam, holder)}"
+                )
+            pool = _Pool(p)
+            pool.parent = parent
+            for child in children:
+                child.parent = pool
+                pool.gaps.carve(child.start, child.end)
+                if parent is not None:
+                    parent.children.remove(child)
+                pool.children.append(child)
+            for lo, hi in self._reserved_ranges(fam, start, end):
+                pool.gaps.carve(lo, hi)
+            if parent is not None:
+                parent.children.append(pool)
+                parent.gaps.carve(start, end)
+            fam.pools.setdefault(length, {})[start] = pool
+            if length not in fam.pool_lens:
+                fam.pool_lens.append(length)
+                fam.pool_lens.sort(reverse=True)
+            fam.pool_keys.add(start << 8 | length)
+            self._order.append(pool)
+            return p
+
+    def remove_pool(self, prefix: PrefixLike) -> None:
+        """Remove an empty pool; its space returns to the enclosing pool, if any.
+
+        Runtime complexity: O(log n) plus the reservations and pools it encloses.
+
+        Raises:
+            UnknownPoolError: no such pool.
+            PrefixConflictError: the pool still holds allocations.
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            pool = self._pool(p)
+            if pool.count:
+                raise PrefixConflictError(
+                    f"pool {quote(p)} still holds {pool.count} allocation(s); release them first"
+                )
+            parent = pool.parent
+            for child in pool.children:
+                child.parent = parent
+                if parent is not None:
+                    parent.children.append(child)
+            del fam.pools[p.prefixlen][p.value]
+            if not fam.pools[p.prefixlen]:
+                del fam.pools[p.prefixlen]
+                fam.pool_lens.remove(p.prefixlen)
+            fam.pool_keys.remove(p.value << 8 | p.prefixlen)
+            self._order.remove(pool)
+            if parent is not None:
+                parent.children.remove(pool)
+                self._refill(fam, parent, pool.start, pool.end)
+
+    # -- allocation -------------------------------------------------------------------------
+
+    def allocate(
+        self,
+        prefixlen: int,
+        *,
+        pool: PrefixLike | None = None,
+        owner: Hashable = None,
+        version: int | None = None,
+    ) -> Prefix:
+        """Allocate a free aligned block of ``prefixlen`` and return it.
+
+        The block never overlaps another allocation, a reservation, or a pool nested inside
+        the pool it is carved from. Without ``pool=``, the pools are tried in the order given
+        (only those of ``version``, when given). Runtime complexity: O(log n) approximate,
+        n being the allocations plus reservations (times the pools tried without ``pool=``).
+
+        Args:
+            prefixlen: Length of the prefix to allocate.
+            pool: The pool to carve from (must be one of the allocator's pools).
+            owner: Recorded with the allocation; any hashable (JSON scalars for snapshots).
+            version: Without ``pool=``, only try pools of this IP version.
+
+        Returns:
+            The allocated prefix.
+
+        Raises:
+            PoolExhaustedError: no free block of that length is left (in that pool).
+            UnknownPoolError: ``pool`` is not one of the allocator's pools.
+            InvalidPrefixError: ``prefixlen`` does not fit the pool.
+
+        >>> a = PrefixAllocator(["10.0.0.0/23"], placement="next-fit")
+        >>> [str(a.allocate(24)) for _ in range(2)]
+        ['10.0.0.0/24', '10.0.1.0/24']
+        >>> a.allocate(24)
+        Traceback (most recent call last):
+        ...
+        ipv6alloc._errors.PoolExhaustedError: pool '10.0.0.0/23' has no free /24 left
+        """
+        with self._lock:
+            if pool is not None:
+                target = self._pool(Prefix.coerce(pool))
+                self._check_length(target, prefixlen)
+                found = self._allocate_in(target, prefixlen, owner)
+                if found is None:
+                    raise PoolExhaustedError(
+                        f"pool {quote(target.prefix)} has no free /{prefixlen} left"
+                    )
+                return found
+            tried: list[_Pool] = []
+            for target in self._order:
+                p = target.prefix
+                if (version is not None and p.version != version) or not (
+                    p.prefixlen <= prefixlen <= WIDTH[p.version]
+                ):
+                    continue
+                tried.append(target)
+                found = self._allocate_in(target, prefixlen, owner)
+                if found is not None:
+                    return found
+            which = f"IPv{version} pool" if version is not None else "pool"
+            if not tried:
+                raise PoolExhaustedError(f"no {which} can hold a /{prefixlen}")
+            if len(tried) == 1:
+                raise PoolExhaustedError(
+                    f"pool {quote(tried[0].prefix)} has no free /{prefixlen} left"
+                )
+            raise PoolExhaustedError(
+                f"no {which} has a free /{prefixlen} left ({len(tried)} pools tried)"
+            )
+
+    def _allocate_in(self, pool: _Pool, prefixlen: int, owner: Hashable) -> Prefix | None:
+        gaps = pool.gaps
+        if self._next_fit:
+            found = gaps.find(prefixlen, pool.cursor)
+            if found is None and pool.cursor != pool.start:
+                found = gaps.find(prefixlen, pool.start)
+        else:
+            found = gaps.find(prefixlen, pool.start)
+        if found is None:
+            return None
+        start, k, i = found
+        size = 1 << (gaps.width - prefixlen)
+        gaps.take(start, start + size, k, i)
+        if self._next_fit:
+            cursor = start + size
+            pool.cursor = cursor if cursor < pool.end else pool.start
+        self._record(pool, start, prefixlen, size, owner)
+        return _trusted(pool.prefix.version, start, prefixlen)
+
+    def _record(self, pool: _Pool, start: int, prefixlen: int, size: int, owner: Hashable) -> None:
+        fam = self._families[pool.prefix.version]
+        fam.starts.add(start)
+        fam.lengths[start] = prefixlen
+        if owner is not None:
+            fam.owners[start] = owner
+        pool.allocated += size
+        pool.count += 1
+        by_len = pool.by_len
+        by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
+
+    def occupy(self, prefix: PrefixLike, *, owner: Hashable = None) -> Prefix:
+        """Claim an existing prefix, e.g. one a node already holds after a restart.
+
+        Occupying a prefix again with the same owner changes nothing. The cursor of next-fit
+        placement does not move. Runtime complexity: O(log n) approximate.
+
+        Raises:
+            PrefixConflictError: the prefix overlaps an allocation (whoever holds it), a
+                reservation or a nested pool.
+            NotInPoolError: no pool contains the prefix.
+
+        >>> a = PrefixAllocator(["2001:db8::/48"])
+        >>> a.occupy("2001:db8:0:5::/64", owner="node-a")
+        Prefix('2001:db8:0:5::/64')
+        >>> a.occupy("2001:db8:0:5::/80", owner="node-b")
+        Traceback (most recent call last):
+        ...
+        ipv6alloc._errors.PrefixConflictError: '2001:db8:0:5::/80' overlaps allocation \
+'2001:db8:0:5::/64' (owner 'node-a')
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            start, length = p.value, p.prefixlen
+            if fam.lengths.get(start) == length:
+                held = fam.owners.get(start)
+                if held == owner:
+                    return p
+                raise PrefixConflictError(
+                    f"{quote(p)} is allocated already{self._owner_text(fam, start)}"
+                )
+            pool = fam.innermost(start, length)
+            if pool is None:
+                raise NotInPoolError(f"{quote(p)} is not inside any pool")
+            end = start + p.num_addresses
+            position = pool.gaps.containing(start, end)
+            if position is None:
+                raise PrefixConflictError(self._conflict(fam, pool, p))
+            pool.gaps.take(start, end, *position)
+            self._record(pool, start, length, end - start, owner)
+            return p
+
+    def release(self, prefix: PrefixLike) -> None:
+        """Release an allocated prefix; its space is free again at once.
+
+        Runtime complexity: O(log n) approximate.
+
+        Raises:
+            NotAllocatedError: the prefix is not allocated (exactly; a part does not count).
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            start = p.value
+            if fam.lengths.get(start) != p.prefixlen:
+                raise NotAllocatedError(f"{quote(p)} is not allocated")
+            pool = fam.innermost(start, p.prefixlen)
+            assert pool is not None
+            size = p.num_addresses
+            del fam.lengths[start]
+            fam.owners.pop(start, None)
+            fam.starts.remove(start)
+            pool.gaps.fill(start, start + size)
+            pool.allocated -= size
+            pool.count -= 1
+            left = pool.by_len[p.prefixlen] - 1
+            if left:
+                pool.by_len[p.prefixlen] = left
+            else:
+                del pool.by_len[p.prefixlen]
+
+    # -- reservations -----------------------------------------------------------------------
+
+    def reserve(self, prefix: PrefixLike) -> Prefix:
+        """Keep a prefix or address out of every later allocation.
+
+        Reserving the same prefix twice counts twice (see :meth:`unreserve`); reservations may
+        overlap each other and may lie outside every pool (they apply to pools added later).
+        Runtime complexity: O(log n) approximate, plus the reservations it covers.
+
+        Raises:
+            PrefixConflictError: the prefix overlaps an allocation.
+
+        >>> a = PrefixAllocator(["2001:db8::/126"])
+        >>> a.reserve("2001:db8::")
+        Prefix('2001:db8::/128')
+        >>> a.allocate(127)
+        Prefix('2001:db8::2/127')
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            start, length = p.value, p.prefixlen
+            end = start + p.num_addresses
+            a = fam.allocation_overlapping(start, end)
+            if a is not None:
+                raise PrefixConflictError(
+                    f"cannot reserve {quote(p)}: it overlaps allocation "
+                    f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
+                )
+            key = (start, length)
+            fam.given[key] = fam.given.get(key, 0) + 1
+            if fam.given[key] > 1:
+                return p
+            fam.given_keys.add(start << 8 | length)
+            r = fam.reservation_overlapping(start, end)
+            if r is not None and r <= start and fam.resv_end[r] >= end:
+                return p  # inside a reserved range already
+            for inner in list(fam.resv.irange(start, end)):
+                fam.resv.remove(inner)
+                del fam.resv_end[inner]
+            fam.resv.add(start)
+            fam.resv_end[start] = end
+            self._carve_everywhere(fam, start, end, length)
+            return p
+
+    def unreserve(self, prefix: PrefixLike) -> None:
+        """Undo one :meth:`reserve` of exactly this prefix or address.
+
+        Runtime complexity: O(log n) approximate, plus the reservations it covered.
+
+        Raises:
+            NotAllocatedError: the prefix is not reserved.
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            start, length = p.value, p.prefixlen
+            key = (start, length)
+            count = fam.given.get(key, 0)
+            if not count:
+                raise NotAllocatedError(f"{quote(p)} is not reserved")
+            if count > 1:
+                fam.given[key] = count - 1
+                return
+            del fam.given[key]
+            fam.given_keys.remove(start << 8 | length)
+            end = start + p.num_addresses
+            if fam.resv_end.get(start) != end or (start, length) in fam.given:
+                return  # it lay inside another reservation: nothing becomes free
+            fam.resv.remove(start)
+            del fam.resv_end[start]
+            # Reservations it covered become maximal again.
+            covered_to = start
+            for k in list(fam.given_keys.irange(start << 8, end << 8)):
+                lo = k >> 8
+                if lo >= covered_to:
+                    hi = lo + (1 << (fam.width - (k & 0xFF)))
+                    fam.resv.add(lo)
+                    fam.resv_end[lo] = hi
+                    covered_to = hi
+            pool = fam.innermost(start, length)
+            if pool is not None:
+                self._refill(fam, pool, start, end)
+            for inner in fam.pools_inside(start, end, length):
+                self._refill(fam, inner, inner.start, inner.end)
+
+    def _carve_everywhere(self, fam: _Family, start: int, end: int, length: int) -> None:
+        """Remove a newly reserved range from the gaps of every pool it touches."""
+        pool = fam.innermost(start, length)
+        if pool is not None:
+            pool.gaps.carve(start, end)
+        for inner in fam.pools_inside(start, end, length):
+            inner.gaps.carve(inner.start, inner.end)
+
+    def _reserved_ranges(self, fam: _Family, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """The maximal reserved ranges overlapping ``[start, end)``, clipped to it."""
+        first = fam.resv.floor(start)
+        if first is not None and fam.resv_end[first] > start:
+            yield start, min(end, fam.resv_end[first])
+        for r in fam.resv.irange(start + 1, end):
+            yield r, min(end, fam.resv_end[r])
+
+    def _refill(self, fam: _Family, pool: _Pool, start: int, end: int) -> None:
+        """Return to ``pool``'s gaps what is free in ``[start, end)``, which has no gaps now."""
+        taken: list[tuple[int, int]] = list(self._reserved_ranges(fam, start, end))
+        taken.extend((c.start, c.end) for c in pool.children if start <= c.start < end)
+        width = fam.width
+        taken.extend(
+            (a, a + (1 << (width - fam.lengths[a]))) for a in fam.starts.irange(start, end)
+        )
+        taken.sort()
+        cursor = start
+        for lo, hi in taken:
+            if lo > cursor:
+                pool.gaps.fill(cursor, lo)
+            cursor = max(cursor, hi)
+        if cursor < end:
+            pool.gaps.fill(cursor, end)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def lookup(self, prefix_or_address: PrefixLike) -> Allocation | None:
+        """The allocation that contains the prefix or address, or None.
+
+        Runtime complexity: O(log n).
+
+        >>> a = PrefixAllocator(["10.0.0.0/8"])
+        >>> a.occupy("10.1.0.0/16", owner="n1")
+        Prefix('10.1.0.0/16')
+        >>> a.lookup("10.1.2.3")
+        Allocation(prefix=Prefix('10.1.0.0/16'), owner='n1')
+        >>> a.lookup("10.2.0.0") is None
+        True
+        """
+        p = Prefix.coerce(prefix_or_address)
+        with self._lock:
+            fam = self._families[p.version]
+            found = fam.starts.floor(p.value)
+            if found is None:
+                return None
+            length = fam.lengths[found]
+            if length > p.prefixlen or p.value >= found + (1 << (fam.width - length)):
+                return None
+            return Allocation(_trusted(p.version, found, length), fam.owners.get(found))
+
+    def owner_of(self, prefix_or_address: PrefixLike) -> Hashable:
+        """The owner of the allocation containing the prefix or address.
+
+        Runtime complexity: O(log n).
+
+        Raises:
+            NotAllocatedError: no allocation contains it.
+        """
+        found = self.lookup(prefix_or_address)
+        if found is None:
+            raise NotAllocatedError(f"{quote(prefix_or_address)} is not allocated")
+        return found.owner
+
+    def allocations(self) -> tuple[Allocation, ...]:
+        """Every allocation in address order (IPv4 first). Runtime complexity: O(n)."""
+        with self._lock:
+            out: list[Allocation] = []
+            for version in (4, 6):
+                fam = self._families[version]
+                owners, lengths = fam.owners, fam.lengths
+                out.extend(
+                    Allocation(_trusted(version, s, lengths[s]), owners.get(s)) for s in fam.starts
+                )
+            return tuple(out)
+
+    def reserved(self) -> tuple[Prefix, ...]:
+        """Every reservation as given (repeated as often as reserved), in address order."""
+        with self._lock:
+            out: list[Prefix] = []
+            for version in (4, 6):
+                fam = self._families[version]
+                for key in fam.given_keys:
+                    start, length = key >> 8, key & 0xFF
+                    out.extend([_trusted(version, start, length)] * fam.given[start, length])
+            return tuple(out)
+
+    def free_blocks(self, pool: PrefixLike) -> tuple[Prefix, ...]:
+        """The maximal aligned free prefixes of a pool, lowest first.
+
+        Runtime complexity: O(g * w) for g gaps of a w-bit address.
+
+        >>> a = PrefixAllocator(["10.0.0.0/24"])
+        >>> _ = a.allocate(26)
+        >>> [str(p) for p in a.free_blocks("10.0.0.0/24")]
+        ['10.0.0.64/26', '10.0.0.128/25']
+        """
+        with self._lock:
+            target = self._pool(Prefix.coerce(pool))
+            version, width = target.prefix.version, WIDTH[target.prefix.version]
+            return tuple(
+                _trusted(version, s, length)
+                for lo, hi in target.gaps
+                for s, length in blocks_in_range(lo, hi, width)
+            )
+
+    def cursor(self, pool: PrefixLike) -> Prefix:
+        """Where the next next-fit search in the pool starts, as an address prefix."""
+        with self._lock:
+            target = self._pool(Prefix.coerce(pool))
+            version = target.prefix.version
+            return _trusted(version, target.cursor, WIDTH[version])
+
+    def statistics(self) -> AllocatorStatistics:
+        """A frozen snapshot of every pool's usage. Runtime complexity: O(pools + chunks).
+
+        >>> a = PrefixAllocator(["10.0.0.0/24"])
+        >>> _ = a.allocate(26)
+        >>> s = a.statistics().pools[0]
+        >>> s.size, s.allocated_addresses, s.free_addresses, s.largest_free_prefixlen
+        (256, 64, 192, 25)
+        """
+        with self._lock:
+            stats = []
+            for pool in self._order:
+                size = pool.end - pool.start
+                stats.append(
+                    PoolStatistics(
+                        pool=pool.prefix,
+                        size=size,
+                        allocated_addresses=pool.allocated,
+                        allocated_prefixes=pool.count,
+                        unavailable_addresses=size - pool.allocated - pool.gaps.free,
+                        free_addresses=pool.gaps.free,
+                        largest_free_prefixlen=pool.gaps.largest_class(),
+                        by_prefixlen=MappingProxyType(dict(sorted(pool.by_len.items()))),
+                    )
+                )
+            return AllocatorStatistics(
+                pools=tuple(stats),
+                allocations=sum(len(f.lengths) for f in self._families.values()),
+                reservations=sum(sum(f.given.values()) for f in self._families.values()),
+            )
+
+    def __len__(self) -> int:
+        """Number of allocations."""
+        with self._lock:
+            return sum(len(f.lengths) for f in self._families.values())
+
+    def __repr__(self) -> str:
+        with self._lock:
+            pools = ", ".join(repr(str(p.prefix)) for p in self._order[:3])
+            more = ", ..." if len(self._order) > 3 else ""
+            return (
+                f"PrefixAllocator([{pools}{more}], placement={self._placement!r}) "
+                f"with {len(self)} allocation(s)"
+            )
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-safe dict of the whole state: pools, cursors, reservations, allocations.
+
+        :meth:`from_snapshot` restores it exactly. Runtime complexity: O(n).
+
+        Raises:
+            SnapshotError: an owner is not a JSON scalar (str, int, float, bool or None).
+        """
+        with self._lock:
+            allocations = []
+            for item in self.allocations():
+                if item.owner is not None and not isinstance(item.owner, str | int | float):
+                    raise SnapshotError(
+                        f"owner {quote(repr(item.owner))} of {quote(item.prefix)} is not a "
+                        "JSON scalar (str, int, float, bool or None)"
+                    )
+                allocations.append({"prefix": str(item.prefix), "owner": item.owner})
+            return {
+                "format": _SNAPSHOT_FORMAT,
+                "placement": self._placement,
+                "pools": [
+                    {
+                        "prefix": str(pool.prefix),
+                        "cursor": address_text(pool.prefix.version, pool.cursor),
+                    }
+                    for pool in self._order
+                ],
+                "reserved": [str(p) for p in self.reserved()],
+                "allocations": allocations,
+            }
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> PrefixAllocator:
+        """Rebuild an allocator from :meth:`snapshot` output, validating everything it reads.
+
+        Runtime complexity: O(n log n).
+
+        Raises:
+            SnapshotError: the data is not a valid snapshot (the message says where).
+
+        >>> a = PrefixAllocator(["10.0.0.0/16"], placement="next-fit")
+        >>> _ = a.allocate(24, owner="n1")
+        >>> b = PrefixAllocator.from_snapshot(a.snapshot())
+        >>> b.snapshot() == a.snapshot()
+        True
+        """
+        if not isinstance(data, Mapping):
+            raise SnapshotError(f"a snapshot is a mapping, not {type(data).__name__}")
+        if data.get("format") != _SNAPSHOT_FORMAT:
+            raise SnapshotError(
+                f"unknown snapshot format {quote(data.get('format'))} "
+                f"(expected {quote(_SNAPSHOT_FORMAT)})"
+            )
+        try:
+            pools = _list(data, "pools")
+            allocator = cls(
+                [_field(item, "prefix", str) for item in pools],
+                placement=cast("Placement", data.get("placement")),
+                reserved=[_string(item, "reserved") for item in _list(data, "reserved")],
+            )
+            for item in _list(data, "allocations"):
+                owner = _mapping(item, "allocations").get("owner")
+                if owner is not None and not isinstance(owner, str | int | float):
+                    raise SnapshotError(f"owner {quote(repr(owner))} is not a JSON scalar")
+                allocator.occupy(_field(item, "prefix", str), owner=owner)
+            for item in pools:
+                pool = allocator._pool(Prefix.parse(_field(item, "prefix", str)))
+                cursor = Prefix.from_address(_field(item, "cursor", str))
+                if not pool.start <= cursor.value < pool.end:
+                    raise SnapshotError(
+                        f"cursor {quote(cursor.network_address)} lies outside pool "
+                        f"{quote(pool.prefix)}"
+                    )
+                pool.cursor = cursor.value
+        except SnapshotError:
+            raise
+        except (ConfigurationError, InvalidPrefixError, PrefixConflictError, NotInPoolError) as e:
+            raise SnapshotError(f"invalid snapshot: {e}") from e
+        return allocator
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _pool(self, p: Prefix) -> _Pool:
+        pool = self._families[p.version].pools.get(p.prefixlen, {}).get(p.value)
+        if pool is None:
+            raise UnknownPoolError(f"{quote(p)} is not a pool of this allocator")
+        return pool
+
+    @staticmethod
+    def _check_length(pool: _Pool, prefixlen: object) -> None:
+        width = WIDTH[pool.prefix.version]
+        if (
+            not isinstance(prefixlen, int)
+            or isinstance(prefixlen, bool)
+            or not pool.prefix.prefixlen <= prefixlen <= width
+        ):
+            raise InvalidPrefixError(
+                f"prefix length {quote(prefixlen)} does not fit pool {quote(pool.prefix)} "
+                f"(expected {pool.prefix.prefixlen}-{width})"
+            )
+
+    @staticmethod
+    def _text(fam: _Family, start: int) -> str:
+        return f"{address_text(fam.version, start)}/{fam.lengths[start]}"
+
+    @staticmethod
+    def _owner_text(fam: _Family, start: int) -> str:
+        owner = fam.owners.get(start)
+        return "" if owner is None else f" (owner {quote(owner)})"
+
+    def _conflict(self, fam: _Family, pool: _Pool, p: Prefix) -> str:
+        """Say what a prefix that is not free in its pool overlaps."""
+        start, end = p.value, p.value + p.num_addresses
+        a = fam.allocation_overlapping(start, end)
+        if a is not None:
+            return (
+                f"{quote(p)} overlaps allocation {quote(self._text(fam, a))}"
+                f"{self._owner_text(fam, a)}"
+            )
+        r = fam.reservation_overlapping(start, end)
+        if r is not None:
+            hi = fam.resv_end[r]
+            text = next(
+                str(_trusted(fam.version, s, length))
+                for s, length in blocks_in_range(r, hi, fam.width)
+                if s < end and s + (1 << (fam.width - length)) > start
+            )
+            return f"{quote(p)} overlaps reservation {quote(text)}"
+        for child in pool.children:
+            if child.start < end and start < child.end:
+                return f"{quote(p)} overlaps pool {quote(child.prefix)}"
+        return f"{quote(p)} is not free in pool {quote(pool.prefix)}"  # pragma: no cover
+
+    def _check(self) -> None:
+        """Verify every invariant of the whole allocator; O(n log n). For tests."""
+        for version, fam in self._families.items():
+            fam.starts._check()
+            fam.resv._check()
+            fam.given_keys._check()
+            fam.pool_keys._check()
+            width = fam.width
+            starts = list(fam.starts)
+            assert set(starts) == set(fam.lengths), "allocation index matches lengths"
+            assert set(fam.owners) <= set(fam.lengths), "owners only of allocations"
+            assert None not in fam.owners.values()
+            ends = [s + (1 << (width - fam.lengths[s])) for s in starts]
+            for s, e in zip(starts[1:], ends, strict=False):
+                assert e <= s, "allocations never overlap"
+            # Reservations: the maximal ranges are exactly the union of the given ones.
+            assert {s << 8 | n for s, n in fam.given} == set(fam.given_keys)
+            assert all(c > 0 for c in fam.given.values())
+            merged: list[tuple[int, int]] = []
+            for key in fam.given_keys:
+                lo, hi = key >> 8, (key >> 8) + (1 << (width - (key & 0xFF)))
+                if merged and lo < merged[-1][1]:
+                    continue  # nested in the previous one (prefixes never partly overlap)
+                merged.append((lo, hi))
+            assert merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations"
+            assert set(fam.resv_end) == set(fam.resv)
+            for s, e in zip(starts, ends, strict=True):
+                assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
+                assert fam.innermost(s, fam.lengths[s]) is not None, "allocations lie in pools"
+            # Pools.
+            pools = [pool for pool in self._order if pool.prefix.version == version]
+            assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
+            assert set(fam.pool_lens) == set(fam.pools)
+            assert sorted(p.start << 8 | p.prefix.prefixlen for p in pools) == list(fam.pool_keys)
+            for pool in pools:
+                assert fam.pools[pool.prefix.prefixlen][pool.start] is pool
+                pool.gaps._check()
+                assert pool.start <= pool.cursor < pool.end
+                outer = (
+                    fam.innermost(pool.start, pool.prefix.prefixlen - 1)
+                    if (pool.prefix.prefixlen)
+                    else None
+                )
+                assert pool.parent is outer, "parent is the innermost enclosing pool"
+                assert {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool}
+                own = [
+                    (s, e)
+                    for s, e in zip(starts, ends, strict=True)
+                    if fam.innermost(s, fam.lengths[s]) is pool
+                ]
+                assert pool.count == len(own)
+                assert pool.allocated == sum(e - s for s, e in own)
+                by_len: dict[int, int] = {}
+                for s, _ in own:
+                    by_len[fam.lengths[s]] = by_len.get(fam.lengths[s], 0) + 1
+                assert by_len == pool.by_len
+                expected: list[tuple[int, int]] = []
+                taken = sorted(
+                    own
+                    + [(c.start, c.end) for c in pool.children]
+                    + list(self._reserved_ranges(fam, pool.start, pool.end))
+                )
+                cursor = pool.start
+                for lo, hi in taken:
+                    if lo > cursor:
+                        expected.append((cursor, lo))
+                    cursor = max(cursor, hi)
+                if cursor < pool.end:
+                    expected.append((cursor, pool.end))
+                assert list(pool.gaps) == expected, f"gaps of {pool.prefix} are the free space"
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        raise SnapshotError(f"snapshot field {quote(key)} must be a list")
+    return value
+
+
+def _mapping(item: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise SnapshotError(f"each item of {quote(where)} must be a mapping, not {quote(item)}")
+    return item
+
+
+def _field(item: object, key: str, kind: type[str]) -> str:
+    value = _mapping(item, key).get(key)
+    if not isinstance(value, kind):
+        raise SnapshotError(f"snapshot field {quote(key)} must be text, not {quote(value)}")
+    return value
+
+
+def _string(item: object, where: str) -> str:
+    if not isinstance(item, str):
+        raise SnapshotError(f"each item of {quote(where)} must be text, not {quote(item)}")
+    return item

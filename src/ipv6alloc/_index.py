@@ -1,0 +1,433 @@
+"""Ordered indexes on plain integers: :class:`SortedInts` and :class:`GapIndex`.
+
+Both keep their items in a list of sorted chunks (the layout of ``sortedcontainers``): a binary
+search over the chunks' last keys finds a chunk, a second one inside it finds the item, and
+inserting or deleting moves at most one chunk's items in memory. With chunks bounded by a
+constant, each operation is O(log n) comparisons plus a bounded memory move: "O(log n),
+approximate", as ``sortedcontainers`` says of the same layout.
+
+:class:`GapIndex` holds the free intervals ("gaps") of one pool. Each gap carries its *class*:
+the prefix length of the largest aligned block it can hold. A gap holds an aligned block of
+length ``L`` exactly when its class is at most ``L``, so "the first gap after ``x`` that can
+hold a /L" is a search for the first class byte ``<= L``. Classes live in one ``bytearray`` per
+chunk and each chunk's smallest class in another; the searches run as precompiled byte-class
+regular expressions, so they scan in C rather than in Python loops.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING
+
+from ._bits import align_up, largest_block_prefixlen
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["GapIndex", "SortedInts"]
+
+#: Items per chunk before a chunk is split in two. Small enough that a chunk's memory move and
+#: byte scan cost little next to the Python-level work of one operation.
+_LOAD = 256
+
+#: ``_AT_MOST[L]`` finds the first class byte ``<= L``.
+_AT_MOST = [re.compile(b"[\\x00-\\x%02x]" % limit) for limit in range(129)]
+
+
+class SortedInts:
+    """A sorted set of ints in chunks; O(log n) approximate per operation.
+
+    >>> s = SortedInts()
+    >>> for x in (30, 10, 20):
+    ...     s.add(x)
+    >>> list(s), s.floor(25), s.floor(5), len(s)
+    ([10, 20, 30], 20, None, 3)
+    """
+
+    __slots__ = ("_chunks", "_len", "_maxes")
+
+    def __init__(self) -> None:
+        self._chunks: list[list[int]] = []
+        self._maxes: list[int] = []
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        for chunk in self._chunks:
+            yield from chunk
+
+    def add(self, value: int) -> None:
+        """Insert ``value`` (which must not be present). Runtime complexity: O(log n)."""
+        maxes = self._maxes
+        self._len += 1
+        if not maxes:
+            self._chunks.append([value])
+            maxes.append(value)
+            return
+        k = bisect_left(maxes, value)
+        if k == len(maxes):
+            k -= 1
+            chunk = self._chunks[k]
+            chunk.append(value)
+            maxes[k] = value
+        else:
+            chunk = self._chunks[k]
+            chunk.insert(bisect_left(chunk, value), value)
+        if len(chunk) > 2 * _LOAD:
+            self._chunks.insert(k + 1, chunk[_LOAD:])
+            del chunk[_LOAD:]
+            maxes.insert(k, chunk[-1])
+
+    def remove(self, value: int) -> None:
+        """Remove ``value`` (which must be present). Runtime complexity: O(log n)."""
+        maxes = self._maxes
+        k = bisect_left(maxes, value)
+        if k == len(maxes):
+            raise KeyError(value)
+        chunk = self._chunks[k]
+        i = bisect_left(chunk, value)
+        if chunk[i] != value:
+            raise KeyError(value)
+        del chunk[i]
+        self._len -= 1
+        if not chunk:
+            del self._chunks[k]
+            del maxes[k]
+        elif i == len(chunk):
+            maxes[k] = chunk[-1]
+        if len(chunk) < _LOAD // 4 and len(self._chunks) > 1 and chunk:
+            self._merge(k)
+
+    def _merge(self, k: int) -> None:
+        """Merge chunk ``k`` into a neighbour, splitting again if the result is too large."""
+        if k == len(self._chunks) - 1:
+            k -= 1
+        left, right = self._chunks[k], self._chunks[k + 1]
+        left.extend(right)
+        del self._chunks[k + 1]
+        del self._maxes[k]
+        self._maxes[k] = left[-1]
+        if len(left) > 2 * _LOAD:
+            half = len(left) // 2
+            self._chunks.insert(k + 1, left[half:])
+            del left[half:]
+            self._maxes.insert(k, left[-1])
+
+    def floor(self, value: int) -> int | None:
+        """The largest item ``<= value``, or None. Runtime complexity: O(log n)."""
+        maxes = self._maxes
+        k = bisect_left(maxes, value)
+        if k < len(maxes):
+            chunk = self._chunks[k]
+            i = bisect_right(chunk, value)
+            if i:
+                return chunk[i - 1]
+        if k:
+            return self._chunks[k - 1][-1]
+        return None
+
+    def irange(self, low: int, high: int) -> Iterator[int]:
+        """Yield the items in ``[low, high)`` in order. Runtime complexity: O(log n + k)."""
+        maxes = self._maxes
+        k = bisect_left(maxes, low)
+        chunks = self._chunks
+        i = bisect_left(chunks[k], low) if k < len(chunks) else 0
+        while k < len(chunks):
+            chunk = chunks[k]
+            for value in chunk[i:]:
+                if value >= high:
+                    return
+                yield value
+            k += 1
+            i = 0
+
+    def _check(self) -> None:
+        """Verify every invariant; O(n)."""
+        assert len(self._chunks) == len(self._maxes)
+        flat = list(self)
+        assert flat == sorted(set(flat)), "items must be sorted and unique"
+        assert len(flat) == self._len
+        for chunk, top in zip(self._chunks, self._maxes, strict=True):
+            assert chunk, "no empty chunk"
+            assert len(chunk) <= 2 * _LOAD
+            assert chunk[-1] == top
+
+
+class GapIndex:
+    """The free intervals of one pool ``[low, high)``, searchable by the blocks they can hold.
+
+    Gaps are maximal: two gaps never touch. ``width`` is the address width (32 or 128), so that
+    a gap's class is a prefix length.
+
+    >>> g = GapIndex(0, 256, 32)  # 0.0.0.0/24
+    >>> g.carve(0, 1)  # take 0.0.0.0/32
+    >>> g.find(25, 0)  # the lowest free /25 starts at 128
+    (128, 0, 0)
+    >>> g.free
+    255
+    """
+
+    __slots__ = ("_classes", "_ends", "_maxes", "_mins", "_starts", "free", "high", "low", "width")
+
+    def __init__(self, low: int, high: int, width: int) -> None:
+        self.low = low
+        self.high = high
+        self.width = width
+        self._starts: list[list[int]] = []
+        self._ends: list[list[int]] = []
+        self._classes: list[bytearray] = []
+        self._maxes: list[int] = []
+        self._mins = bytearray()
+        #: Number of free addresses (sum of the gaps' sizes).
+        self.free = 0
+        if low < high:
+            self._starts.append([low])
+            self._ends.append([high])
+            self._classes.append(bytearray((largest_block_prefixlen(low, high, width),)))
+            self._maxes.append(low)
+            self._mins.append(self._classes[0][0])
+            self.free = high - low
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self._starts)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """Yield the gaps ``(start, end)`` in address order."""
+        for starts, ends in zip(self._starts, self._ends, strict=True):
+            yield from zip(starts, ends, strict=True)
+
+    def largest_class(self) -> int | None:
+        """Prefix length of the largest aligned free block, or None when nothing is free."""
+        return min(self._mins) if self._mins else None
+
+    # -- search -----------------------------------------------------------------------------
+
+    def _floor(self, x: int) -> tuple[int, int]:
+        """Position ``(k, i)`` of the last gap starting at or before ``x``; ``i == -1`` if none.
+
+        When ``i == -1``, the next gap is at ``(k, 0)``.
+        """
+        maxes = self._maxes
+        k = bisect_left(maxes, x)
+        if k == len(maxes):
+            k -= 1
+            return k, len(self._starts[k]) - 1
+        i = bisect_right(self._starts[k], x) - 1
+        if i < 0 and k:
+            return k - 1, len(self._starts[k - 1]) - 1
+        return k, i
+
+    def find(self, prefixlen: int, x: int) -> tuple[int, int, int] | None:
+        """First aligned free block of ``prefixlen`` starting at or after address ``x``.
+
+        Returns ``(start, k, i)``: the block's start and the position of the gap holding it,
+        or None. Runtime complexity: O(log n) approximate.
+        """
+        if not self._maxes:
+            return None
+        shift = self.width - prefixlen
+        c = align_up(x, shift)
+        k, i = self._floor(c)
+        if i >= 0 and c + (1 << shift) <= self._ends[k][i]:
+            return c, k, i
+        # The first later gap whose class admits the length; it holds a block at its aligned start.
+        pattern = _AT_MOST[prefixlen]
+        match = pattern.search(self._classes[k], i + 1)
+        if match is None:
+            match = pattern.search(self._mins, k + 1)
+            if match is None:
+                return None
+            k = match.start()
+            match = pattern.search(self._classes[k])
+            assert match is not None
+        i = match.start()
+        return align_up(self._starts[k][i], shift), k, i
+
+    def containing(self, start: int, end: int) -> tuple[int, int] | None:
+        """Position of the gap that contains all of ``[start, end)``, or None."""
+        if not self._maxes:
+            return None
+        k, i = self._floor(start)
+        if i >= 0 and self._ends[k][i] >= end:
+            return k, i
+        return None
+
+    # -- mutation ---------------------------------------------------------------------------
+
+    def take(self, start: int, end: int, k: int, i: int) -> None:
+        """Remove ``[start, end)`` from the gap at ``(k, i)``, which must contain it.
+
+        Runtime complexity: O(log n) approximate.
+        """
+        gap_start = self._starts[k][i]
+        gap_end = self._ends[k][i]
+        self.free -= end - start
+        if gap_start == start:
+            if gap_end == end:
+                self._delete(k, i)
+            else:
+                self._starts[k][i] = end
+                if i == len(self._starts[k]) - 1:
+                    self._maxes[k] = end
+                self._set_class(k, i, largest_block_prefixlen(end, gap_end, self.width))
+        elif gap_end == end:
+            self._ends[k][i] = start
+            self._set_class(k, i, largest_block_prefixlen(gap_start, start, self.width))
+        else:
+            self._ends[k][i] = start
+            self._set_class(k, i, largest_block_prefixlen(gap_start, start, self.width))
+            self._insert(k, i + 1, end, gap_end)
+
+    def carve(self, start: int, end: int) -> None:
+        """Remove ``[start, end)`` from the free space, wherever it overlaps gaps.
+
+        Runtime complexity: O(log n + g) approximate, for g gaps overlapped.
+        """
+        start = max(start, self.low)
+        end = min(end, self.high)
+        while start < end and self._maxes:
+            k, i = self._floor(start)
+            if i < 0 or self._ends[k][i] <= start:
+                # No gap covers ``start``: move to the next gap, if it begins before ``end``.
+                i += 1
+                if i == len(self._starts[k]):
+                    k, i = k + 1, 0
+                    if k == len(self._starts):
+                        return
+                if self._starts[k][i] >= end:
+                    return
+                start = self._starts[k][i]
+            piece_end = min(end, self._ends[k][i])
+            self.take(start, piece_end, k, i)
+            start = piece_end
+
+    def fill(self, start: int, end: int) -> None:
+        """Return ``[start, end)`` to the free space; it must not overlap a gap.
+
+        Merges with the gaps that touch it. Runtime complexity: O(log n) approximate.
+        """
+        self.free += end - start
+        if not self._maxes:
+            self._insert(0, 0, start, end)
+            return
+        k, i = self._floor(start)
+        # Successor position, to merge on the right.
+        nk, ni = (k, i + 1) if i + 1 < len(self._starts[k]) else (k + 1, 0)
+        merge_right = nk < len(self._starts) and self._starts[nk][ni] == end
+        if i >= 0 and self._ends[k][i] == start:
+            merged_end = self._ends[nk][ni] if merge_right else end
+            self._ends[k][i] = merged_end
+            self._set_class(
+                k, i, largest_block_prefixlen(self._starts[k][i], merged_end, self.width)
+            )
+            if merge_right:
+                # Delete last: deleting may merge chunks and move the left gap.
+                self._delete(nk, ni)
+        elif merge_right:
+            self._starts[nk][ni] = start
+            if ni == len(self._starts[nk]) - 1:
+                self._maxes[nk] = start
+            end = self._ends[nk][ni]
+            self._set_class(nk, ni, largest_block_prefixlen(start, end, self.width))
+        else:
+            self._insert(k, i + 1, start, end)
+
+    def _set_class(self, k: int, i: int, value: int) -> None:
+        classes = self._classes[k]
+        old = classes[i]
+        classes[i] = value
+        mins = self._mins
+        if value < mins[k]:
+            mins[k] = value
+        elif old == mins[k] and value > old:
+            mins[k] = min(classes)
+
+    def _insert(self, k: int, i: int, start: int, end: int) -> None:
+        """Insert a gap at position ``i`` of chunk ``k`` (``i`` may be the chunk's length)."""
+        value = largest_block_prefixlen(start, end, self.width)
+        if not self._maxes:
+            self._starts.append([start])
+            self._ends.append([end])
+            self._classes.append(bytearray((value,)))
+            self._maxes.append(start)
+            self._mins.append(value)
+            return
+        if k == len(self._starts):
+            k -= 1
+            i = len(self._starts[k])
+        starts = self._starts[k]
+        starts.insert(i, start)
+        self._ends[k].insert(i, end)
+        self._classes[k].insert(i, value)
+        if i == len(starts) - 1:
+            self._maxes[k] = start
+        self._mins[k] = min(self._mins[k], value)
+        if len(starts) > 2 * _LOAD:
+            self._split(k)
+
+    def _split(self, k: int) -> None:
+        half = len(self._starts[k]) // 2
+        starts, ends, classes = self._starts[k], self._ends[k], self._classes[k]
+        self._starts.insert(k + 1, starts[half:])
+        self._ends.insert(k + 1, ends[half:])
+        self._classes.insert(k + 1, classes[half:])
+        del starts[half:], ends[half:], classes[half:]
+        self._maxes.insert(k, starts[-1])
+        self._mins[k : k + 1] = bytes((min(self._classes[k]), min(self._classes[k + 1])))
+
+    def _delete(self, k: int, i: int) -> None:
+        starts = self._starts[k]
+        del starts[i]
+        del self._ends[k][i]
+        classes = self._classes[k]
+        old = classes[i]
+        del classes[i]
+        if not starts:
+            del self._starts[k]
+            del self._ends[k]
+            del self._classes[k]
+            del self._maxes[k]
+            del self._mins[k]
+            return
+        if i == len(starts):
+            self._maxes[k] = starts[-1]
+        if old == self._mins[k]:
+            self._mins[k] = min(classes)
+        if len(starts) < _LOAD // 4 and len(self._starts) > 1:
+            self._merge(k)
+
+    def _merge(self, k: int) -> None:
+        if k == len(self._starts) - 1:
+            k -= 1
+        self._starts[k].extend(self._starts.pop(k + 1))
+        self._ends[k].extend(self._ends.pop(k + 1))
+        self._classes[k].extend(self._classes.pop(k + 1))
+        del self._maxes[k]
+        self._maxes[k] = self._starts[k][-1]
+        del self._mins[k + 1]
+        self._mins[k] = min(self._classes[k])
+        if len(self._starts[k]) > 2 * _LOAD:
+            self._split(k)
+
+    def _check(self) -> None:
+        """Verify every invariant; O(n)."""
+        n = len(self._starts)
+        assert len(self._ends) == len(self._classes) == len(self._maxes) == len(self._mins) == n
+        previous_end = None
+        free = 0
+        for k in range(n):
+            starts, ends, classes = self._starts[k], self._ends[k], self._classes[k]
+            assert starts, "no empty chunk"
+            assert len(starts) == len(ends) == len(classes) <= 2 * _LOAD
+            assert self._maxes[k] == starts[-1]
+            assert self._mins[k] == min(classes)
+            for start, end, value in zip(starts, ends, classes, strict=True):
+                assert self.low <= start < end <= self.high, "gap inside the pool, not empty"
+                assert previous_end is None or previous_end < start, "gaps sorted, never touch"
+                assert value == largest_block_prefixlen(start, end, self.width)
+                previous_end = end
+                free += end - start
+        assert free == self.free

@@ -1,0 +1,344 @@
+"""The :class:`Prefix` value type: an IPv4 or IPv6 prefix as ``(version, value, prefixlen)``.
+
+All math is on plain integers; ``ipaddress`` objects appear only when converting at the edge.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
+
+from ._bits import WIDTH
+from ._errors import InvalidPrefixError, quote
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["AddressLike", "Prefix", "PrefixLike", "address_text"]
+
+#: Anything accepted where a prefix is expected: text, a :class:`Prefix`, an ``ipaddress``
+#: network or address, or a ``netaddr`` ``IPNetwork``/``IPAddress`` (read through its text).
+#: An address counts as its /128 (IPv6) or /32 (IPv4).
+PrefixLike: TypeAlias = (
+    "str | Prefix | ipaddress.IPv4Network | ipaddress.IPv6Network"
+    " | ipaddress.IPv4Address | ipaddress.IPv6Address | object"
+)
+#: Anything accepted where an address is expected (same forms as :data:`PrefixLike`).
+AddressLike: TypeAlias = "str | ipaddress.IPv4Address | ipaddress.IPv6Address | Prefix | object"
+
+_LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
+_new = object.__new__
+_set = object.__setattr__
+
+
+def address_text(version: int, value: int) -> str:
+    """Canonical text of an address (RFC 5952 for IPv6: lowercase, compressed).
+
+    >>> address_text(6, 0x20010DB8 << 96 | 1)
+    '2001:db8::1'
+    >>> address_text(4, 167772160)
+    '10.0.0.0'
+    """
+    if version == 6:
+        return str(ipaddress.IPv6Address(value))
+    return str(ipaddress.IPv4Address(value))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Prefix:
+    """An IPv4 or IPv6 prefix: a network address ``value`` (an int) and a ``prefixlen``.
+
+    Frozen, hashable and ordered like ``ipaddress`` networks (IPv4 before IPv6, then by address,
+    then shorter prefixes first). The host bits of ``value`` must be zero. Build one with
+    :meth:`parse`, :meth:`from_network`, :meth:`from_address` or :meth:`coerce`.
+
+    >>> p = Prefix.parse("2001:db8::/64")
+    >>> p.prefixlen, p.version, p.num_addresses == 2**64
+    (64, 6, True)
+    >>> str(p), p
+    ('2001:db8::/64', Prefix('2001:db8::/64'))
+    >>> "2001:db8::1" in p, Prefix.parse("2001:db8::/80") in p
+    (True, True)
+    """
+
+    version: int
+    value: int
+    prefixlen: int
+
+    def __post_init__(self) -> None:
+        width = WIDTH.get(self.version)
+        if width is None:
+            raise InvalidPrefixError(f"IP version must be 4 or 6, not {quote(self.version)}")
+        if not 0 <= self.prefixlen <= width:
+            raise InvalidPrefixError(
+                f"prefix length {quote(self.prefixlen)} is out of range 0-{width} "
+                f"for IPv{self.version}"
+            )
+        if not 0 <= self.value < 1 << width:
+            raise InvalidPrefixError(
+                f"address value {quote(self.value)} is out of range for IPv{self.version}"
+            )
+        if self.value & ((1 << (width - self.prefixlen)) - 1):
+            text = f"{address_text(self.version, self.value)}/{self.prefixlen}"
+            raise InvalidPrefixError(f"{quote(text)} has host bits set")
+
+    @classmethod
+    def _trusted(cls, version: int, value: int, prefixlen: int) -> Prefix:
+        """Build without validation; for values the library computed itself."""
+        prefix: Prefix = _new(cls)
+        _set(prefix, "version", version)
+        _set(prefix, "value", value)
+        _set(prefix, "prefixlen", prefixlen)
+        return prefix
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, text: str) -> Prefix:
+        """Parse prefix text strictly: ``"2001:db8::/64"``, ``"10.0.0.0/24"``.
+
+        Runtime complexity: O(1).
+
+        Raises:
+            InvalidPrefixError: the text is not ``address/length``, has host bits set, a zone
+                id, leading zeros, white space, or a length out of range. The message quotes
+                the text.
+
+        >>> Prefix.parse("2001:DB8:0:0::/64")
+        Prefix('2001:db8::/64')
+        >>> Prefix.parse("2001:db8::1/64")
+        Traceback (most recent call last):
+        ...
+        ipv6alloc._errors.InvalidPrefixError: '2001:db8::1/64' has host bits set \
+(the prefix is '2001:db8::/64')
+        """
+        if not isinstance(text, str):
+            raise InvalidPrefixError(f"expected prefix text, got {type(text).__name__}")
+        address, slash, length = text.partition("/")
+        if not slash:
+            raise InvalidPrefixError(f"{quote(text)} has no prefix length (expected address/len)")
+        if "%" in address:
+            raise InvalidPrefixError(f"{quote(text)} has a zone id; a prefix cannot have one")
+        version, value = _parse_address(address, text)
+        width = WIDTH[version]
+        if not _LENGTH.fullmatch(length) or int(length) > width:
+            raise InvalidPrefixError(
+                f"{quote(text)} has an invalid prefix length {quote(length)} "
+                f"(expected 0-{width} without leading zeros)"
+            )
+        prefixlen = int(length)
+        network = value >> (width - prefixlen) << (width - prefixlen)
+        if network != value:
+            fixed = f"{address_text(version, network)}/{prefixlen}"
+            raise InvalidPrefixError(
+                f"{quote(text)} has host bits set (the prefix is {quote(fixed)})"
+            )
+        return cls._trusted(version, value, prefixlen)
+
+    @classmethod
+    def from_network(
+        cls, network: ipaddress.IPv4Network | ipaddress.IPv6Network | object
+    ) -> Prefix:
+        """Convert an ``ipaddress`` network (or a ``netaddr.IPNetwork``, through its text).
+
+        >>> import ipaddress
+        >>> Prefix.from_network(ipaddress.ip_network("10.0.0.0/8"))
+        Prefix('10.0.0.0/8')
+        """
+        if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return cls._trusted(network.version, int(network.network_address), network.prefixlen)
+        return cls.parse(str(network))
+
+    @classmethod
+    def from_address(cls, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> Prefix:
+        """The full-length prefix (/32 or /128) of one address.
+
+        >>> Prefix.from_address("2001:db8::1")
+        Prefix('2001:db8::1/128')
+        """
+        if isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            if isinstance(address, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+                raise InvalidPrefixError(_interface_message(address))
+            if getattr(address, "scope_id", None):
+                raise InvalidPrefixError(f"{quote(address)} has a zone id; expected an address")
+            return cls._trusted(address.version, int(address), WIDTH[address.version])
+        text = str(address)
+        if "%" in text:
+            raise InvalidPrefixError(f"{quote(text)} has a zone id; expected an address")
+        version, value = _parse_address(text, text)
+        return cls._trusted(version, value, WIDTH[version])
+
+    @classmethod
+    def coerce(cls, value: PrefixLike) -> Prefix:
+        """Accept any supported form of a prefix or address and return a :class:`Prefix`.
+
+        Text with a ``/`` is parsed strictly; text without one is an address (its /128 or /32).
+        ``ipaddress`` networks and addresses convert directly; other objects (such as
+        ``netaddr.IPNetwork`` and ``netaddr.IPAddress``) are read through their text.
+        Runtime complexity: O(1).
+
+        >>> Prefix.coerce("2001:db8::7")
+        Prefix('2001:db8::7/128')
+        >>> import ipaddress
+        >>> Prefix.coerce(ipaddress.ip_address("10.1.2.3"))
+        Prefix('10.1.2.3/32')
+
+        Raises:
+            InvalidPrefixError: the value is not a valid prefix or address.
+        """
+        if isinstance(value, Prefix):
+            return value
+        if isinstance(value, str):
+            if "/" in value:
+                return cls.parse(value)
+            return cls.from_address(value)
+        if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            return cls.from_network(value)
+        if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return cls.from_address(value)
+        if isinstance(value, bool | int | float | bytes | tuple | list | dict | type(None)):
+            raise InvalidPrefixError(
+                f"expected a prefix or an address, got {type(value).__name__} {quote(value)}"
+            )
+        # Duck typing for netaddr.IPNetwork / netaddr.IPAddress: their text is canonical.
+        return cls.coerce(str(value))
+
+    # -- stdlib vocabulary ------------------------------------------------------------------
+
+    @property
+    def max_prefixlen(self) -> int:
+        """32 for IPv4, 128 for IPv6."""
+        return WIDTH[self.version]
+
+    @property
+    def num_addresses(self) -> int:
+        """Number of addresses in the prefix."""
+        return 1 << (WIDTH[self.version] - self.prefixlen)
+
+    @property
+    def last(self) -> int:
+        """The last address of the prefix, as an int."""
+        return self.value + (1 << (WIDTH[self.version] - self.prefixlen)) - 1
+
+    @property
+    def network_address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """The first address, as an ``ipaddress`` object."""
+        return (
+            ipaddress.ip_address(self.value)
+            if self.version == 4
+            else ipaddress.IPv6Address(self.value)
+        )
+
+    @property
+    def broadcast_address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """The last address, as an ``ipaddress`` object (named as in ``ipaddress``)."""
+        if self.version == 4:
+            return ipaddress.IPv4Address(self.last)
+        return ipaddress.IPv6Address(self.last)
+
+    def to_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        """Convert to an ``ipaddress`` network.
+
+        >>> Prefix.parse("10.0.0.0/24").to_network()
+        IPv4Network('10.0.0.0/24')
+        """
+        if self.version == 4:
+            return ipaddress.IPv4Network((self.value, self.prefixlen))
+        return ipaddress.IPv6Network((self.value, self.prefixlen))
+
+    def overlaps(self, other: PrefixLike) -> bool:
+        """Whether the two prefixes share any address (one contains the other).
+
+        >>> Prefix.parse("2001:db8::/64").overlaps("2001:db8::/48")
+        True
+        """
+        o = Prefix.coerce(other)
+        if o.version != self.version:
+            return False
+        return self.value <= o.last and o.value <= self.last
+
+    def subnet_of(self, other: PrefixLike) -> bool:
+        """Whether this prefix lies inside ``other`` (a prefix is a subnet of itself).
+
+        >>> Prefix.parse("2001:db8::/80").subnet_of("2001:db8::/64")
+        True
+        """
+        o = Prefix.coerce(other)
+        return (
+            o.version == self.version
+            and o.prefixlen <= self.prefixlen
+            and o.value <= self.value <= o.last
+        )
+
+    def supernet_of(self, other: PrefixLike) -> bool:
+        """Whether ``other`` lies inside this prefix.
+
+        >>> Prefix.parse("2001:db8::/64").supernet_of("2001:db8::/80")
+        True
+        """
+        return Prefix.coerce(other).subnet_of(self)
+
+    def __contains__(self, item: PrefixLike) -> bool:
+        """Whether an address or a prefix lies inside this prefix."""
+        try:
+            other = Prefix.coerce(item)
+        except InvalidPrefixError:
+            return False
+        return other.subnet_of(self)
+
+    def subnets(self, prefixlen_diff: int = 1, new_prefix: int | None = None) -> Iterator[Prefix]:
+        """Yield the subnets of a longer prefix length, lowest first (lazily).
+
+        >>> [str(p) for p in Prefix.parse("10.0.0.0/23").subnets()]
+        ['10.0.0.0/24', '10.0.1.0/24']
+        """
+        new = self.prefixlen + prefixlen_diff if new_prefix is None else new_prefix
+        width = WIDTH[self.version]
+        if not self.prefixlen <= new <= width:
+            raise InvalidPrefixError(
+                f"new prefix length {quote(new)} must be between {self.prefixlen} and {width}"
+            )
+        step = 1 << (width - new)
+        for value in range(self.value, self.last + 1, step):
+            yield Prefix._trusted(self.version, value, new)
+
+    def supernet(self, prefixlen_diff: int = 1, new_prefix: int | None = None) -> Prefix:
+        """The prefix of a shorter length that contains this one.
+
+        >>> Prefix.parse("2001:db8::/64").supernet(new_prefix=48)
+        Prefix('2001:db8::/48')
+        """
+        new = self.prefixlen - prefixlen_diff if new_prefix is None else new_prefix
+        if not 0 <= new <= self.prefixlen:
+            raise InvalidPrefixError(
+                f"new prefix length {quote(new)} must be between 0 and {self.prefixlen}"
+            )
+        shift = WIDTH[self.version] - new
+        return Prefix._trusted(self.version, self.value >> shift << shift, new)
+
+    def __str__(self) -> str:
+        return f"{address_text(self.version, self.value)}/{self.prefixlen}"
+
+    def __repr__(self) -> str:
+        return f"Prefix({str(self)!r})"
+
+
+def _parse_address(address: str, original: str) -> tuple[int, int]:
+    """Parse address text into ``(version, value)``; errors quote ``original``."""
+    try:
+        if ":" in address:
+            return 6, int(ipaddress.IPv6Address(address))
+        return 4, int(ipaddress.IPv4Address(address))
+    except ValueError:
+        raise InvalidPrefixError(
+            f"{quote(original)} is not a valid IPv4 or IPv6 address or prefix"
+        ) from None
+
+
+def _interface_message(value: object) -> str:
+    return (
+        f"{quote(value)} is an interface (address with subnet); "
+        "pass its .network or its .ip instead"
+    )
