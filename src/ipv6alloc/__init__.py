@@ -1,6 +1,12 @@
 """ipv6alloc: per-node pod prefixes carved from each Kubernetes node's own provider subnet.
 
-The public API is re-exported here; every other module is private.
+The public API is re-exported here; every other module but :mod:`ipv6alloc.strategies` (for
+Hypothesis users) is private. Layers, lowest first (each imports only those below it)::
+
+    _errors -> _bits -> _index -> _prefix -> _allocator, _policy -> _node -> this facade
+    edge (imports the core, never the reverse): _demo, _cli, strategies
+
+``import ipv6alloc`` loads only the standard library.
 """
 
 from ._allocator import (
@@ -23,18 +29,42 @@ from ._errors import (
     UnknownNodeError,
     UnknownPoolError,
 )
+from ._node import Assignment, FamilyAssignment, Node, NodeAllocator, RestoreResult
+from ._policy import (
+    Decision,
+    ExtraBitsPolicy,
+    FixedPolicy,
+    Interface,
+    InterfaceLike,
+    PodsPolicy,
+    Policy,
+    ProviderPolicy,
+    SafePolicy,
+    TalosPolicy,
+)
 from ._prefix import AddressLike, Prefix, PrefixLike
 
 __all__ = [
     "AddressLike",
     "Allocation",
     "AllocatorStatistics",
+    "Assignment",
     "ConfigurationError",
+    "Decision",
+    "ExtraBitsPolicy",
+    "FamilyAssignment",
+    "FixedPolicy",
+    "Interface",
+    "InterfaceLike",
     "InvalidPrefixError",
     "Ipv6AllocError",
+    "Node",
+    "NodeAllocator",
     "NotAllocatedError",
     "NotInPoolError",
     "Placement",
+    "PodsPolicy",
+    "Policy",
     "PolicyError",
     "PoolExhaustedError",
     "PoolStatistics",
@@ -42,7 +72,11 @@ __all__ = [
     "PrefixAllocator",
     "PrefixConflictError",
     "PrefixLike",
+    "ProviderPolicy",
+    "RestoreResult",
+    "SafePolicy",
     "SnapshotError",
+    "TalosPolicy",
     "UnknownNodeError",
     "UnknownPoolError",
 ]

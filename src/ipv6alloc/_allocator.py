@@ -665,6 +665,20 @@ class PrefixAllocator:
                 return None
             return Allocation(_trusted(p.version, found, length), fam.owners.get(found))
 
+    def pool_of(self, prefix_or_address: PrefixLike) -> Prefix | None:
+        """The innermost pool containing the prefix or address, or None.
+
+        Runtime complexity: O(distinct pool lengths).
+
+        >>> a = PrefixAllocator(["2001:db8::/48", "2001:db8::/64"])
+        >>> a.pool_of("2001:db8::1"), a.pool_of("2001:db8:0:1::1")
+        (Prefix('2001:db8::/64'), Prefix('2001:db8::/48'))
+        """
+        p = Prefix.coerce(prefix_or_address)
+        with self._lock:
+            pool = self._families[p.version].innermost(p.value, p.prefixlen)
+            return None if pool is None else pool.prefix
+
     def owner_of(self, prefix_or_address: PrefixLike) -> Hashable:
         """The owner of the allocation containing the prefix or address.
 

@@ -1,0 +1,966 @@
+"""Mask policies: from a node's interface to the pool and length of its pod prefixes.
+
+A node's *interface* is its IPv6 address together with the on-link prefix length its host
+reports, such as ``2a02:a:152:202::100/121``. A *policy* turns it into a :class:`Decision`: the
+pool to carve pod prefixes from, their length, the addresses the allocator must keep out of
+them, and one sentence saying which rule applied. A policy that cannot place pods in the subnet
+raises :class:`~ipv6alloc._errors.PolicyError` and says why.
+
+Policies are pure functions of their inputs: no I/O, no state, the same answer every time.
+
+- :class:`TalosPolicy` reproduces the fixed table of the Talos cloud controller manager
+  (``pkg/nodeipam/ipam/cloud_allocator.go`` in siderolabs/talos-cloud-controller-manager).
+- :class:`SafePolicy` (the default) follows that table but keeps the node's address and the
+  subnet-router anycast address out of pod prefixes, and splits /120 to /126 subnets in half.
+- :class:`FixedPolicy`, :class:`ExtraBitsPolicy` and :class:`PodsPolicy` size pod prefixes from a
+  length, a number of extra bits or a number of pods.
+- :class:`ProviderPolicy` picks one of those per provider prefix, longest match first.
+
+>>> SafePolicy().choose("2a02:a:152:202::100/121").reason  # doctest: +NORMALIZE_WHITESPACE
+'2a02:a:152:202::100/121 is a /121, which the reference table hands out whole: pods get the
+upper /122 half 2a02:a:152:202::140/122 instead, because the lower half holds the node address
+and the subnet-router anycast address'
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
+
+from ._errors import ConfigurationError, InvalidPrefixError, PolicyError, quote
+from ._prefix import Prefix, address_text
+
+if TYPE_CHECKING:
+    from ._prefix import AddressLike
+
+__all__ = [
+    "Decision",
+    "ExtraBitsPolicy",
+    "FixedPolicy",
+    "Interface",
+    "InterfaceLike",
+    "PodsPolicy",
+    "Policy",
+    "ProviderPolicy",
+    "SafePolicy",
+    "TalosPolicy",
+]
+
+#: Anything :meth:`Interface.parse` accepts: ``"address/len"`` text, an :class:`Interface`, an
+#: ``ipaddress.IPv6Interface``, or an object whose text is ``address/len`` (``netaddr.IPNetwork``).
+InterfaceLike: TypeAlias = "str | Interface | ipaddress.IPv6Interface | object"
+
+_WIDTH = 128
+_ALL_ONES = (1 << _WIDTH) - 1
+_LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
+
+
+def _ipv4_message(value: object) -> str:
+    return f"{quote(value)} is IPv4; provider subnets must be IPv6"
+
+
+def _first(value: int, prefixlen: int) -> int:
+    """The first address of the ``/prefixlen`` block holding ``value``."""
+    shift = _WIDTH - prefixlen
+    return value >> shift << shift
+
+
+# -- the interface -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True, repr=False)
+class Interface:
+    """A node's IPv6 address with its on-link prefix length (host bits are the point).
+
+    Build one with :meth:`parse`; the fields are plain ints.
+
+    >>> i = Interface.parse("2001:db8:0:1::7/64")
+    >>> i, str(i.subnet), str(i.address_prefix)
+    (Interface('2001:db8:0:1::7/64'), '2001:db8:0:1::/64', '2001:db8:0:1::7/128')
+
+    Raises:
+        InvalidPrefixError: ``address`` or ``prefixlen`` is out of range for IPv6.
+    """
+
+    address: int
+    prefixlen: int
+
+    def __post_init__(self) -> None:
+        if type(self.address) is not int or not 0 <= self.address <= _ALL_ONES:
+            raise InvalidPrefixError(
+                f"address value {quote(self.address)} is out of range for IPv6"
+            )
+        if type(self.prefixlen) is not int or not 0 <= self.prefixlen <= _WIDTH:
+            raise InvalidPrefixError(
+                f"prefix length {quote(self.prefixlen)} is out of range 0-128 for IPv6"
+            )
+
+    @classmethod
+    def parse(cls, value: InterfaceLike) -> Interface:
+        """Read a node's interface from text, ``ipaddress`` or ``netaddr``.
+
+        Text must be ``address/len`` with a decimal length (no netmask, no leading zeros, no
+        white space). Runtime complexity: O(1).
+
+        >>> Interface.parse("2A02:A:152:202::100/121")
+        Interface('2a02:a:152:202::100/121')
+        >>> import ipaddress
+        >>> Interface.parse(ipaddress.IPv6Interface("2001:db8::7/64")).prefixlen
+        64
+
+        Args:
+            value: ``"address/len"`` text, an :class:`Interface`, an ``ipaddress.IPv6Interface``,
+                or an object whose text is ``address/len`` (such as ``netaddr.IPNetwork``).
+
+        Returns:
+            The interface.
+
+        Raises:
+            InvalidPrefixError: the value is not an IPv6 address with a prefix length: no
+                ``/len``, IPv4, IPv4-mapped, a zone id, or a network without its address.
+        """
+        if isinstance(value, Interface):
+            return value
+        if isinstance(value, ipaddress.IPv6Interface):
+            if value.scope_id:
+                raise InvalidPrefixError(f"{quote(value)} has a zone id; a subnet cannot have one")
+            return cls._checked(int(value.ip), value.network.prefixlen, value)
+        if isinstance(
+            value, ipaddress.IPv4Interface | ipaddress.IPv4Address | ipaddress.IPv4Network
+        ):
+            raise InvalidPrefixError(_ipv4_message(value))
+        if isinstance(value, ipaddress.IPv6Address):
+            raise InvalidPrefixError(
+                f"{quote(value)} has no prefix length (expected the node's address/len)"
+            )
+        if isinstance(value, Prefix | ipaddress.IPv6Network):
+            if isinstance(value, Prefix) and value.version == 4:
+                raise InvalidPrefixError(_ipv4_message(value))
+            raise InvalidPrefixError(
+                f"{quote(value)} is a network; expected the node's address with its prefix "
+                "length (address/len)"
+            )
+        if isinstance(value, bool | int | float | bytes | tuple | list | dict | type(None)):
+            raise InvalidPrefixError(
+                f"expected an interface (address/len), got {type(value).__name__} {quote(value)}"
+            )
+        return cls._parse_text(value if isinstance(value, str) else str(value))
+
+    @classmethod
+    def _parse_text(cls, text: str) -> Interface:
+        address, slash, length = text.partition("/")
+        if "%" in address:
+            raise InvalidPrefixError(f"{quote(text)} has a zone id; a subnet cannot have one")
+        if not slash:
+            raise InvalidPrefixError(
+                f"{quote(text)} has no prefix length (expected the node's address/len)"
+            )
+        if ":" not in address:
+            try:
+                ipaddress.IPv4Address(address)
+            except ValueError:
+                pass
+            else:
+                raise InvalidPrefixError(_ipv4_message(text))
+        try:
+            value = int(ipaddress.IPv6Address(address))
+        except ValueError:
+            raise InvalidPrefixError(
+                f"{quote(text)} is not a valid IPv6 address with a prefix length"
+            ) from None
+        if not _LENGTH.fullmatch(length) or int(length) > _WIDTH:
+            raise InvalidPrefixError(
+                f"{quote(text)} has an invalid prefix length {quote(length)} "
+                "(expected 0-128 without leading zeros)"
+            )
+        return cls._checked(value, int(length), text)
+
+    @classmethod
+    def _checked(cls, address: int, prefixlen: int, original: object) -> Interface:
+        if address >> 32 == 0xFFFF:
+            raise InvalidPrefixError(
+                f"{quote(original)} is an IPv4-mapped address; provider subnets must be IPv6"
+            )
+        return cls(address, prefixlen)
+
+    @property
+    def subnet(self) -> Prefix:
+        """The on-link subnet: the address with its host bits cleared.
+
+        >>> Interface.parse("2a02:a:152:202::100/121").subnet
+        Prefix('2a02:a:152:202::100/121')
+        """
+        return Prefix._trusted(6, _first(self.address, self.prefixlen), self.prefixlen)
+
+    @property
+    def address_prefix(self) -> Prefix:
+        """The node's address as a /128 prefix.
+
+        >>> Interface.parse("2001:db8::7/64").address_prefix
+        Prefix('2001:db8::7/128')
+        """
+        return Prefix._trusted(6, self.address, _WIDTH)
+
+    def __str__(self) -> str:
+        return f"{address_text(6, self.address)}/{self.prefixlen}"
+
+    def __repr__(self) -> str:
+        return f"Interface({str(self)!r})"
+
+
+# -- the decision --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a policy decided for one interface: carve ``/prefixlen`` blocks from ``pool``.
+
+    ``reserved`` lists the addresses (as sorted, unique /128 prefixes inside ``pool``) that no
+    pod prefix may contain; ``reason`` says in one sentence which rule applied, and ``policy``
+    names the policy.
+
+    >>> d = TalosPolicy().choose("2001:db8:0:1::7/64")
+    >>> d.pool, d.prefixlen, d.num_prefixes, d.reserved, d.policy
+    (Prefix('2001:db8:0:1::/64'), 80, 65536, (), 'talos')
+
+    Raises:
+        PolicyError: the fields contradict each other (the pool is not IPv6, does not hold the
+            node's address, is longer than ``prefixlen``, or ``reserved`` is not sorted, unique
+            /128 prefixes inside the pool).
+    """
+
+    interface: Interface
+    pool: Prefix
+    prefixlen: int
+    reason: str
+    reserved: tuple[Prefix, ...]
+    policy: str
+
+    def __post_init__(self) -> None:
+        pool = self.pool
+        if pool.version != 6:
+            raise PolicyError(f"decision pool {quote(pool)} must be IPv6")
+        if type(self.prefixlen) is not int or not pool.prefixlen <= self.prefixlen <= _WIDTH:
+            raise PolicyError(
+                f"decision prefix length {quote(self.prefixlen)} must be between "
+                f"{pool.prefixlen} (the pool's) and 128"
+            )
+        if not pool.value <= self.interface.address <= pool.last:
+            raise PolicyError(
+                f"decision pool {quote(pool)} does not hold the node address "
+                f"{quote(address_text(6, self.interface.address))}"
+            )
+        previous = -1
+        for item in self.reserved:
+            if item.version != 6 or item.prefixlen != _WIDTH:
+                raise PolicyError(f"reserved entry {quote(item)} must be an IPv6 /128")
+            if not pool.value <= item.value <= pool.last:
+                raise PolicyError(
+                    f"reserved address {quote(item)} lies outside the pool {quote(pool)}"
+                )
+            if item.value <= previous:
+                raise PolicyError(
+                    f"reserved addresses must be sorted and unique, {quote(item)} is not"
+                )
+            previous = item.value
+
+    @property
+    def num_prefixes(self) -> int:
+        """How many pod prefixes of length ``prefixlen`` the pool holds (reserved or not).
+
+        >>> SafePolicy().choose("2a02:a:152:202::100/121").num_prefixes
+        2
+        """
+        return 1 << (self.prefixlen - self.pool.prefixlen)
+
+
+# -- the protocol --------------------------------------------------------------------------------
+
+
+class Policy(Protocol):
+    """What every mask policy provides: a ``name`` and :meth:`choose`.
+
+    >>> policy: Policy = FixedPolicy(80)
+    >>> policy.name, policy.choose("2001:db8::7/64").prefixlen
+    ('fixed', 80)
+    """
+
+    @property
+    def name(self) -> str:
+        """A short name, recorded in each :class:`Decision` (``"safe"``, ``"fixed"``, ...)."""
+        ...
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Decide the pool and pod prefix length for one interface.
+
+        Args:
+            interface: the node's address with its on-link prefix length.
+            reserved: addresses to keep out of pod prefixes (gateways, other nodes); those
+                outside the pool are ignored.
+
+        Returns:
+            The decision.
+
+        Raises:
+            PolicyError: the policy cannot place pod prefixes in this subnet.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        ...
+
+
+# -- shared rules --------------------------------------------------------------------------------
+
+
+def _caller_reserved(reserved: Iterable[AddressLike]) -> list[int]:
+    """The IPv6 addresses of ``reserved`` as ints; IPv4 ones are dropped (never in a pool)."""
+    if isinstance(reserved, str | Prefix):
+        raise InvalidPrefixError(
+            f"reserved must be a collection of addresses, not the single value {quote(reserved)}"
+        )
+    values: list[int] = []
+    for item in reserved:
+        prefix = Prefix.coerce(item)
+        if prefix.prefixlen != prefix.max_prefixlen:
+            raise InvalidPrefixError(
+                f"reserved entry {quote(prefix)} is a network; reserved entries are addresses"
+            )
+        if prefix.version == 6:
+            values.append(prefix.value)
+    return values
+
+
+def _reserve(interface: Interface, pool: Prefix, caller: Iterable[int]) -> tuple[Prefix, ...]:
+    """Node address, pool's first address and the caller's addresses inside ``pool``."""
+    candidates = {interface.address, pool.value, *caller}
+    inside = sorted(a for a in candidates if pool.value <= a <= pool.last)
+    return tuple(Prefix._trusted(6, a, _WIDTH) for a in inside)
+
+
+def _require_free_block(
+    interface: Interface, pool: Prefix, prefixlen: int, reserved: tuple[Prefix, ...]
+) -> None:
+    """Raise PolicyError when every ``/prefixlen`` block of ``pool`` holds a reserved address."""
+    blocks = 1 << (prefixlen - pool.prefixlen)
+    if blocks > len(reserved):
+        return
+    taken = {_first(r.value, prefixlen) for r in reserved}
+    if len(taken) < blocks:
+        return
+    which = f"both /{prefixlen} halves" if blocks == 2 else f"all {blocks} /{prefixlen} blocks"
+    raise PolicyError(
+        f"{quote(str(interface))}: {which} of {pool} hold a reserved address (the node "
+        "address, the subnet-router anycast address or a caller's), so no pod prefix is free"
+    )
+
+
+def _no_room(interface: Interface) -> PolicyError:
+    return PolicyError(
+        f"{quote(str(interface))} is a /128: it has no room for pods "
+        "(the reference tool skips such nodes)"
+    )
+
+
+def _count(n: int) -> str:
+    return "1 reserved address" if n == 1 else f"{n} reserved addresses"
+
+
+# -- the reference table -------------------------------------------------------------------------
+
+
+def _talos(interface: Interface) -> tuple[Prefix, int, str]:
+    """The reference table: ``(pool, pod prefix length, reason)``, or PolicyError."""
+    p = interface.prefixlen
+    if p == _WIDTH:
+        raise _no_room(interface)
+    if p >= 124:
+        raise PolicyError(
+            f"{quote(str(interface))} is a /{p}: CIDRv6 is too small "
+            "(the reference table needs a /123 or shorter)"
+        )
+    if p < 64:
+        pool = Prefix._trusted(6, _first(interface.address, 64), 64)
+        return (
+            pool,
+            80,
+            (
+                f"{interface} is a /{p}, shorter than /64: pods get /80 blocks from {pool}, "
+                "the /64 holding the address (the reference table)"
+            ),
+        )
+    subnet = interface.subnet
+    if p >= 120:
+        whole = f"pods get the whole subnet as one /{p} block (the reference table)"
+        return subnet, p, f"{interface} is a /{p}: {whole}"
+    extra = 16 if p < 100 else 8 if p < 106 else 4 if p < 112 else 2 if p < 119 else 1
+    blocks = f"pods get /{p + extra} blocks from it (P+{extra}, the reference table)"
+    return subnet, p + extra, f"{interface} is a /{p}: {blocks}"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class TalosPolicy:
+    """The Talos cloud controller manager's fixed table, exactly; reserves nothing.
+
+    Keyed on the subnet length P: below /64 the pool is the /64 holding the address and pods get
+    /80s; /64-/99 get P+16, /100-/105 P+8, /106-/111 P+4, /112-/118 P+2, /119 a /120, and
+    /120-/123 the whole subnet. /124-/127 are refused ("CIDRv6 is too small") and /128 has no
+    room. Pod prefixes may contain the node's own address: use :class:`SafePolicy` to avoid it.
+
+    >>> d = TalosPolicy().choose("2a02:a:152:202::100/121")
+    >>> d.pool, d.prefixlen, d.reserved
+    (Prefix('2a02:a:152:202::100/121'), 121, ())
+    >>> TalosPolicy().choose("2001:db8::1/126")
+    Traceback (most recent call last):
+    ...
+    ipv6alloc._errors.PolicyError: '2001:db8::1/126' is a /126: CIDRv6 is too small \
+(the reference table needs a /123 or shorter)
+    """
+
+    @property
+    def name(self) -> str:
+        """``"talos"``."""
+        return "talos"
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Apply the reference table; ``reserved`` is validated but never used.
+
+        Runtime complexity: O(len(reserved)).
+
+        >>> TalosPolicy().choose("2001:db8::7/48").pool
+        Prefix('2001:db8::/64')
+
+        Raises:
+            PolicyError: the subnet is a /124 to /128.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        iface = Interface.parse(interface)
+        _caller_reserved(reserved)
+        pool, prefixlen, reason = _talos(iface)
+        return Decision(iface, pool, prefixlen, reason, (), self.name)
+
+    def __repr__(self) -> str:
+        return "TalosPolicy()"
+
+
+# -- the default policy --------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: object, low: int, high: int, high_text: str = "") -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise ConfigurationError(
+            f"{name} must be an integer from {low} to {high_text or high}, not {quote(value)}"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class SafePolicy:
+    """The reference table, made safe: the library's default policy.
+
+    Differences from :class:`TalosPolicy`:
+
+    - ``reserved`` holds the node's address, the pool's first address (the subnet-router
+      anycast address, RFC 4291 section 2.6.1) and every caller address inside the pool; the
+      allocator skips blocks that hold one.
+    - A /120 to /126 subnet, which the reference hands out whole or refuses, is split in half:
+      pods get the half without reserved addresses, as long as a half holds at least
+      ``min_pod_addresses`` addresses.
+    - Any pod prefix holding fewer than ``min_pod_addresses`` addresses is refused.
+
+    >>> d = SafePolicy().choose("2a02:a:152:202::100/121")
+    >>> d.pool, d.prefixlen, d.reserved
+    (Prefix('2a02:a:152:202::100/121'), 122, (Prefix('2a02:a:152:202::100/128'),))
+    >>> SafePolicy(min_pod_addresses=4).choose("2001:db8::3/124").prefixlen
+    125
+
+    Args:
+        min_pod_addresses: the fewest addresses a pod prefix may hold: a power of two from 1
+            to 2**64 (default 16).
+
+    Raises:
+        ConfigurationError: ``min_pod_addresses`` is not such a power of two.
+    """
+
+    min_pod_addresses: int = 16
+
+    def __post_init__(self) -> None:
+        value = _check_int("min_pod_addresses", self.min_pod_addresses, 1, 1 << 64, "2**64")
+        if value & (value - 1):
+            raise ConfigurationError(
+                f"min_pod_addresses must be a power of two, not {quote(value)}"
+            )
+
+    @property
+    def name(self) -> str:
+        """``"safe"``."""
+        return "safe"
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Apply the reference table with reserved addresses and split small subnets in half.
+
+        Runtime complexity: O(r log r) for r ``reserved`` addresses.
+
+        >>> d = SafePolicy().choose("2001:db8:0:1::7/64", reserved=["2001:db8:0:1::1", "10.0.0.1"])
+        >>> [str(r) for r in d.reserved]
+        ['2001:db8:0:1::/128', '2001:db8:0:1::1/128', '2001:db8:0:1::7/128']
+
+        Raises:
+            PolicyError: the subnet is a /127 or /128, the pod prefixes would hold fewer than
+                ``min_pod_addresses`` addresses, or every candidate block holds a reserved
+                address.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        iface = Interface.parse(interface)
+        caller = _caller_reserved(reserved)
+        p = iface.prefixlen
+        q = quote(str(iface))
+        if p == _WIDTH:
+            raise _no_room(iface)
+        if p == _WIDTH - 1:
+            raise PolicyError(
+                f"{q} is a /127: too small for pods (its halves are single addresses)"
+            )
+        if p < 120:
+            pool, prefixlen, reason = _talos(iface)
+            size = 1 << (_WIDTH - prefixlen)
+            if size < self.min_pod_addresses:
+                raise PolicyError(
+                    f"{q} is a /{p}: its /{prefixlen} pod prefixes (the reference table) hold "
+                    f"{size} addresses, fewer than min_pod_addresses={self.min_pod_addresses}"
+                )
+            held = _reserve(iface, pool, caller)
+            _require_free_block(iface, pool, prefixlen, held)
+            reason += f", except blocks holding one of its {_count(len(held))}"
+            return Decision(iface, pool, prefixlen, reason, held, self.name)
+        prefixlen = p + 1
+        half = 1 << (_WIDTH - prefixlen)
+        if half < self.min_pod_addresses:
+            raise PolicyError(
+                f"{q} is a /{p}: its /{prefixlen} halves hold {half} addresses each, fewer "
+                f"than min_pod_addresses={self.min_pod_addresses}"
+            )
+        pool = iface.subnet
+        held = _reserve(iface, pool, caller)
+        _require_free_block(iface, pool, prefixlen, held)
+        # The lower half always holds the subnet-router anycast address: pods take the upper.
+        upper = Prefix._trusted(6, pool.value + half, prefixlen)
+        lower_holds = []
+        if iface.address < upper.value:
+            lower_holds.append("the node address")
+        lower_holds.append("the subnet-router anycast address")
+        others = sum(
+            1 for r in held if r.value < upper.value and r.value not in (iface.address, pool.value)
+        )
+        if others:
+            lower_holds.append(f"{others} other reserved address{'es' if others > 1 else ''}")
+        holds = lower_holds[0]
+        if len(lower_holds) > 1:
+            holds = ", ".join(lower_holds[:-1]) + " and " + lower_holds[-1]
+        verdict = "hands out whole" if p < 124 else "refuses as too small"
+        reason = (
+            f"{iface} is a /{p}, which the reference table {verdict}: pods get the upper "
+            f"/{prefixlen} half {upper} instead, because the lower half holds {holds}"
+        )
+        return Decision(iface, pool, prefixlen, reason, held, self.name)
+
+    def __repr__(self) -> str:
+        if self.min_pod_addresses == 16:
+            return "SafePolicy()"
+        return f"SafePolicy(min_pod_addresses={self.min_pod_addresses})"
+
+
+# -- length policies -----------------------------------------------------------------------------
+
+
+def _check_bounds(min_prefixlen: object, max_prefixlen: object) -> None:
+    low = _check_int("min_prefixlen", min_prefixlen, 0, _WIDTH)
+    high = _check_int("max_prefixlen", max_prefixlen, 0, _WIDTH)
+    if low > high:
+        raise ConfigurationError(
+            f"min_prefixlen {quote(low)} must not be greater than max_prefixlen {quote(high)}"
+        )
+
+
+def _bounds_repr(min_prefixlen: int, max_prefixlen: int) -> str:
+    text = ""
+    if min_prefixlen != 0:
+        text += f", min_prefixlen={min_prefixlen}"
+    if max_prefixlen != _WIDTH:
+        text += f", max_prefixlen={max_prefixlen}"
+    return text
+
+
+def _carve(
+    interface: InterfaceLike,
+    reserved: Iterable[AddressLike],
+    *,
+    policy: str,
+    wanted: Callable[[int], tuple[int, str]],
+    bounds: tuple[int, int],
+) -> Decision:
+    """Shared body of the length policies: clamp, check the fit, reserve.
+
+    ``wanted`` maps the subnet length P to the pod prefix length before clamping and a short
+    text saying how it was computed.
+    """
+    iface = Interface.parse(interface)
+    caller = _caller_reserved(reserved)
+    p = iface.prefixlen
+    q = quote(str(iface))
+    if p == _WIDTH:
+        raise _no_room(iface)
+    length, how = wanted(p)
+    prefixlen = min(max(length, bounds[0]), bounds[1])
+    if prefixlen != length:
+        how += f" = /{length}" if how.startswith("P+") else ""
+        how += f", clamped to /{prefixlen}"
+    if prefixlen < p:
+        raise PolicyError(
+            f"{q} is a /{p}: a /{prefixlen} pod prefix ({how}) does not fit in it; "
+            f"pod prefixes must be /{p} or longer"
+        )
+    if prefixlen == p:
+        raise PolicyError(
+            f"{q} is a /{p}: a /{prefixlen} pod prefix ({how}) would be the whole subnet, "
+            f"which holds the node address; use a length longer than /{p}"
+        )
+    pool = iface.subnet
+    held = _reserve(iface, pool, caller)
+    _require_free_block(iface, pool, prefixlen, held)
+    reason = (
+        f"{iface} is a /{p}: pods get /{prefixlen} blocks from it ({how}), "
+        f"except blocks holding one of its {_count(len(held))}"
+    )
+    return Decision(iface, pool, prefixlen, reason, held, policy)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FixedPolicy:
+    """Pod prefixes of one fixed length, carved from the whole subnet.
+
+    Unlike the reference table, a /48 or /56 subnet is a pool of its own: no 16-bit cap.
+    Reserves like :class:`SafePolicy`.
+
+    >>> d = FixedPolicy(80).choose("2001:db8::7/48")
+    >>> d.pool, d.prefixlen, d.num_prefixes
+    (Prefix('2001:db8::/48'), 80, 4294967296)
+
+    Args:
+        prefixlen: the pod prefix length (0-128).
+        min_prefixlen: lower bound the length is clamped to.
+        max_prefixlen: upper bound the length is clamped to.
+
+    Raises:
+        ConfigurationError: a length is not an integer from 0 to 128, or min > max.
+    """
+
+    prefixlen: int
+    _: KW_ONLY
+    min_prefixlen: int = 0
+    max_prefixlen: int = _WIDTH
+
+    def __post_init__(self) -> None:
+        _check_int("prefixlen", self.prefixlen, 0, _WIDTH)
+        _check_bounds(self.min_prefixlen, self.max_prefixlen)
+
+    @property
+    def name(self) -> str:
+        """``"fixed"``."""
+        return "fixed"
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Carve ``/prefixlen`` blocks from the subnet.
+
+        Runtime complexity: O(r log r) for r ``reserved`` addresses.
+
+        >>> FixedPolicy(64).choose("2001:db8::7/80")
+        Traceback (most recent call last):
+        ...
+        ipv6alloc._errors.PolicyError: '2001:db8::7/80' is a /80: a /64 pod prefix (fixed /64) \
+does not fit in it; pod prefixes must be /80 or longer
+
+        Raises:
+            PolicyError: the length is shorter than or equal to the subnet's, the subnet is a
+                /128, or every block holds a reserved address.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        return _carve(
+            interface,
+            reserved,
+            policy=self.name,
+            wanted=lambda _p: (self.prefixlen, f"fixed /{self.prefixlen}"),
+            bounds=(self.min_prefixlen, self.max_prefixlen),
+        )
+
+    def __repr__(self) -> str:
+        bounds = _bounds_repr(self.min_prefixlen, self.max_prefixlen)
+        return f"FixedPolicy({self.prefixlen}{bounds})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ExtraBitsPolicy:
+    """Pod prefixes ``bits`` longer than the subnet: 2**bits of them per node.
+
+    Reserves like :class:`SafePolicy`.
+
+    >>> ExtraBitsPolicy(16).choose("2001:db8::7/96").prefixlen
+    112
+    >>> ExtraBitsPolicy(16, max_prefixlen=120).choose("2001:db8::7/112").reason
+    '2001:db8::7/112 is a /112: pods get /120 blocks from it (P+16 = /128, clamped to /120), \
+except blocks holding one of its 2 reserved addresses'
+
+    Args:
+        bits: how many bits longer than the subnet pod prefixes are (1-128).
+        min_prefixlen: lower bound the length is clamped to.
+        max_prefixlen: upper bound the length is clamped to.
+
+    Raises:
+        ConfigurationError: ``bits`` is not from 1 to 128, a bound is not from 0 to 128, or
+            min > max.
+    """
+
+    bits: int
+    _: KW_ONLY
+    min_prefixlen: int = 0
+    max_prefixlen: int = _WIDTH
+
+    def __post_init__(self) -> None:
+        _check_int("bits", self.bits, 1, _WIDTH)
+        _check_bounds(self.min_prefixlen, self.max_prefixlen)
+
+    @property
+    def name(self) -> str:
+        """``"extra-bits"``."""
+        return "extra-bits"
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Carve ``/P+bits`` blocks from the subnet (clamped to the bounds).
+
+        Runtime complexity: O(r log r) for r ``reserved`` addresses.
+
+        >>> ExtraBitsPolicy(8).choose("2001:db8::7/64").prefixlen
+        72
+
+        Raises:
+            PolicyError: the clamped length is shorter than or equal to the subnet's, the
+                subnet is a /128, or every block holds a reserved address.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        return _carve(
+            interface,
+            reserved,
+            policy=self.name,
+            wanted=lambda p: (p + self.bits, f"P+{self.bits}"),
+            bounds=(self.min_prefixlen, self.max_prefixlen),
+        )
+
+    def __repr__(self) -> str:
+        bounds = _bounds_repr(self.min_prefixlen, self.max_prefixlen)
+        return f"ExtraBitsPolicy({self.bits}{bounds})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PodsPolicy:
+    """Pod prefixes just big enough for ``max_pods`` addresses: /(128 - ceil(log2(max_pods))).
+
+    Reserves like :class:`SafePolicy`.
+
+    >>> PodsPolicy(110).choose("2001:db8::7/64").prefixlen
+    121
+    >>> PodsPolicy(256).choose("2001:db8::7/64").prefixlen
+    120
+
+    Args:
+        max_pods: how many pod addresses each prefix must hold (1 to 2**128).
+        min_prefixlen: lower bound the length is clamped to.
+        max_prefixlen: upper bound the length is clamped to.
+
+    Raises:
+        ConfigurationError: ``max_pods`` is out of range, a bound is not from 0 to 128, or
+            min > max.
+    """
+
+    max_pods: int
+    _: KW_ONLY
+    min_prefixlen: int = 0
+    max_prefixlen: int = _WIDTH
+
+    def __post_init__(self) -> None:
+        _check_int("max_pods", self.max_pods, 1, 1 << _WIDTH, "2**128")
+        _check_bounds(self.min_prefixlen, self.max_prefixlen)
+
+    @property
+    def name(self) -> str:
+        """``"pods"``."""
+        return "pods"
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Carve the longest blocks holding ``max_pods`` addresses from the subnet.
+
+        Runtime complexity: O(r log r) for r ``reserved`` addresses.
+
+        >>> PodsPolicy(110).choose("2001:db8::7/121")
+        Traceback (most recent call last):
+        ...
+        ipv6alloc._errors.PolicyError: '2001:db8::7/121' is a /121: a /121 pod prefix \
+(/121 holds 110 pods) would be the whole subnet, which holds the node address; use a length \
+longer than /121
+
+        Raises:
+            PolicyError: the clamped length is shorter than or equal to the subnet's, the
+                subnet is a /128, or every block holds a reserved address.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        length = _WIDTH - (self.max_pods - 1).bit_length()
+        return _carve(
+            interface,
+            reserved,
+            policy=self.name,
+            wanted=lambda _p: (length, f"/{length} holds {self.max_pods} pods"),
+            bounds=(self.min_prefixlen, self.max_prefixlen),
+        )
+
+    def __repr__(self) -> str:
+        bounds = _bounds_repr(self.min_prefixlen, self.max_prefixlen)
+        return f"PodsPolicy({self.max_pods}{bounds})"
+
+
+# -- per provider --------------------------------------------------------------------------------
+
+
+class ProviderPolicy:
+    """A policy per provider prefix: the longest rule containing the node's subnet wins.
+
+    A subnet no rule contains goes to ``default``. The decision's ``reason`` starts with the
+    rule that matched, and its ``policy`` reads ``provider(RULE)/NAME``.
+
+    >>> policy = ProviderPolicy(
+    ...     {"2a01:4f8::/29": FixedPolicy(80), "2a01:4f8:c0c::/48": PodsPolicy(256)},
+    ...     default=TalosPolicy(),
+    ... )
+    >>> d = policy.choose("2a01:4f8:c0c:1::1/64")
+    >>> d.prefixlen, d.policy
+    (120, 'provider(2a01:4f8:c0c::/48)/pods')
+    >>> policy.choose("2001:db8::1/64").policy
+    'provider(default)/talos'
+
+    Args:
+        rules: a mapping, or an iterable of pairs, from an IPv6 prefix (anything
+            ``Prefix.coerce`` takes) to a :class:`Policy`.
+        default: the policy for subnets no rule contains (:class:`SafePolicy` if omitted).
+
+    Raises:
+        ConfigurationError: a rule's prefix is IPv4 or appears twice, or a rule's policy (or
+            ``default``) has no ``choose`` method.
+        InvalidPrefixError: a rule's prefix is not a valid prefix.
+    """
+
+    __slots__ = ("_default", "_rules")
+
+    @overload
+    def __init__(self, rules: Mapping[Any, Policy], default: Policy | None = None) -> None: ...
+    @overload
+    def __init__(
+        self, rules: Iterable[tuple[Any, Policy]], default: Policy | None = None
+    ) -> None: ...
+    def __init__(
+        self,
+        rules: Mapping[Any, Policy] | Iterable[tuple[Any, Policy]],
+        default: Policy | None = None,
+    ) -> None:
+        pairs = rules.items() if isinstance(rules, Mapping) else rules
+        seen: dict[Prefix, Policy] = {}
+        for key, policy in pairs:
+            prefix = Prefix.coerce(key)
+            if prefix.version != 6:
+                raise ConfigurationError(
+                    f"rule {quote(key)} is IPv4; provider subnets must be IPv6"
+                )
+            if prefix in seen:
+                raise ConfigurationError(f"rule {quote(prefix)} appears twice")
+            _check_policy(f"the policy of rule {prefix}", policy)
+            seen[prefix] = policy
+        if default is None:
+            default = SafePolicy()
+        _check_policy("default", default)
+        # Longest prefix first: the first rule that contains the subnet is the most specific.
+        self._rules = tuple(sorted(seen.items(), key=lambda r: (-r[0].prefixlen, r[0].value)))
+        self._default = default
+
+    @property
+    def name(self) -> str:
+        """``"provider"``."""
+        return "provider"
+
+    @property
+    def rules(self) -> tuple[tuple[Prefix, Policy], ...]:
+        """The rules as ``(prefix, policy)`` pairs, longest prefix first."""
+        return self._rules
+
+    @property
+    def default(self) -> Policy:
+        """The policy for subnets no rule contains."""
+        return self._default
+
+    def rule_for(self, interface: InterfaceLike) -> Prefix | None:
+        """The prefix of the rule that applies to ``interface``, or None for the default.
+
+        Runtime complexity: O(number of rules).
+
+        >>> ProviderPolicy({"2001:db8::/32": TalosPolicy()}).rule_for("2001:db8::1/64")
+        Prefix('2001:db8::/32')
+        """
+        match = self._match(Interface.parse(interface))
+        return None if match is None else match[0]
+
+    def _match(self, interface: Interface) -> tuple[Prefix, Policy] | None:
+        subnet = interface.subnet
+        for rule in self._rules:
+            prefix = rule[0]
+            if prefix.prefixlen <= subnet.prefixlen and (
+                _first(subnet.value, prefix.prefixlen) == prefix.value
+            ):
+                return rule
+        return None
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        """Apply the policy of the longest rule that contains the subnet, else the default.
+
+        Runtime complexity: O(number of rules) plus the chosen policy's.
+
+        >>> ProviderPolicy({"2001:db8::/32": FixedPolicy(80)}).choose("2001:db8::7/64").reason
+        'rule 2001:db8::/32: 2001:db8::7/64 is a /64: pods get /80 blocks from it (fixed /80), \
+except blocks holding one of its 2 reserved addresses'
+
+        Raises:
+            PolicyError: the chosen policy refuses; the message starts with the rule.
+            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
+        """
+        iface = Interface.parse(interface)
+        match = self._match(iface)
+        if match is None:
+            label, head, policy = "default", "no rule matched, default policy", self._default
+        else:
+            label, head, policy = str(match[0]), f"rule {match[0]}", match[1]
+        try:
+            decision = policy.choose(iface, reserved)
+        except PolicyError as exc:
+            raise PolicyError(f"{head}: {exc}") from exc
+        return replace(
+            decision,
+            reason=f"{head}: {decision.reason}",
+            policy=f"provider({label})/{decision.policy}",
+        )
+
+    def __repr__(self) -> str:
+        rules = ", ".join(f"{str(prefix)!r}: {policy!r}" for prefix, policy in self._rules)
+        return f"ProviderPolicy({{{rules}}}, default={self._default!r})"
+
+
+def _check_policy(what: str, policy: object) -> None:
+    if not callable(getattr(policy, "choose", None)):
+        raise ConfigurationError(
+            f"{what} must be a policy with a choose() method, not {quote(repr(policy))}"
+        )

@@ -1,0 +1,125 @@
+"""The layering of the package, its public names, and the cost of importing it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import ipv6alloc
+
+PACKAGE = Path(ipv6alloc.__file__).parent
+
+#: Modules of the core, each with the internal modules it may import (the layers, lowest first).
+CORE_LAYERS: dict[str, set[str]] = {
+    "_errors": set(),
+    "_bits": set(),
+    "_index": {"_bits"},
+    "_prefix": {"_bits", "_errors"},
+    "_allocator": {"_bits", "_errors", "_index", "_prefix"},
+    "_policy": {"_bits", "_errors", "_prefix"},
+    "_node": {"_allocator", "_bits", "_errors", "_policy", "_prefix"},
+    "__init__": {"_allocator", "_errors", "_node", "_policy", "_prefix"},
+}
+#: Edge modules: they may import the core and third-party packages; the core never imports them.
+EDGE = {"_demo", "_cli", "__main__", "strategies"}
+STDLIB = set(sys.stdlib_module_names)
+
+
+def _imports(module: str) -> tuple[set[str], set[str]]:
+    """(internal modules, top-level external packages) imported anywhere in ``module``."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    internal: set[str] = set()
+    external: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                if node.module:
+                    internal.add(node.module.split(".")[0])
+                else:
+                    internal.update(alias.name for alias in node.names)
+            elif node.module:
+                external.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            external.update(alias.name.split(".")[0] for alias in node.names)
+    return internal, external
+
+
+def test_every_module_is_classified() -> None:
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    assert modules == set(CORE_LAYERS) | EDGE
+
+
+def test_core_imports_only_lower_layers_and_the_standard_library() -> None:
+    for module, allowed in CORE_LAYERS.items():
+        internal, external = _imports(module)
+        assert internal <= allowed, f"{module} imports {internal - allowed}"
+        assert external - {"__future__"} <= STDLIB, f"{module} imports {external - STDLIB}"
+
+
+def test_edge_modules_are_never_imported_by_the_core() -> None:
+    for module in CORE_LAYERS:
+        internal, _ = _imports(module)
+        assert not internal & EDGE, f"{module} imports edge module(s) {internal & EDGE}"
+
+
+def test_import_loads_no_third_party_or_edge_module() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import ipv6alloc; "
+        "print('\\n'.join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    loaded = {name.split(".")[0] for name in out} - {"ipv6alloc"}
+    assert loaded <= STDLIB, f"import ipv6alloc loaded {loaded - STDLIB}"
+    edge = {name for name in out if name.split(".")[-1] in EDGE}
+    assert not edge, f"import ipv6alloc loaded edge modules {edge}"
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(ipv6alloc.__all__) == [
+        "AddressLike",
+        "Allocation",
+        "AllocatorStatistics",
+        "Assignment",
+        "ConfigurationError",
+        "Decision",
+        "ExtraBitsPolicy",
+        "FamilyAssignment",
+        "FixedPolicy",
+        "Interface",
+        "InterfaceLike",
+        "InvalidPrefixError",
+        "Ipv6AllocError",
+        "Node",
+        "NodeAllocator",
+        "NotAllocatedError",
+        "NotInPoolError",
+        "Placement",
+        "PodsPolicy",
+        "Policy",
+        "PolicyError",
+        "PoolExhaustedError",
+        "PoolStatistics",
+        "Prefix",
+        "PrefixAllocator",
+        "PrefixConflictError",
+        "PrefixLike",
+        "ProviderPolicy",
+        "RestoreResult",
+        "SafePolicy",
+        "SnapshotError",
+        "TalosPolicy",
+        "UnknownNodeError",
+        "UnknownPoolError",
+    ]
+
+
+def test_every_public_name_is_exported_from_its_module() -> None:
+    for name in ipv6alloc.__all__:
+        obj = getattr(ipv6alloc, name)
+        module = getattr(obj, "__module__", None)
+        if module is not None and module.startswith("ipv6alloc."):
+            assert name in vars(sys.modules[module])["__all__"], f"{name} not in {module}.__all__"
