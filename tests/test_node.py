@@ -286,3 +286,55 @@ def test_restore_adopts_a_prefix_containing_the_node_address_with_a_warning() ->
     assert (
         "2001:a:b:2875::7952 lies inside pod prefix 2001:a:b:2875::/80" in (assignment.warnings[0])
     )
+
+
+def test_a_restored_prefix_outside_every_pool_is_never_handed_out_again() -> None:
+    alloc = cluster()
+    result = alloc.restore("cp-1", ["10.0.0.0/24", "2001:a:b:2875:1::/80"])
+    assert [status for _, status, _ in result.items] == ["adopted", "outside"]
+    assert result.ok
+    # A node of the same /64 joins later: its pool must avoid cp-1's /80.
+    other = alloc.assign(Node.create("w6", subnets=["2001:a:b:2875::99/64"]))
+    v6 = other.prefix(6)
+    assert v6 is not None
+    assert not v6.overlaps("2001:a:b:2875:1::/80")
+    alloc.allocator._check()
+    alloc.release("cp-1")
+    alloc.release("w6")
+    assert texts(alloc.allocator.pools) == ["10.0.0.0/12", "fd40:10::/64"]
+    alloc.allocator._check()
+
+
+def test_restore_keeps_one_prefix_per_family() -> None:
+    alloc = cluster()
+    result = alloc.restore("z", ["10.0.50.0/24", "10.0.51.0/24", "10.0.50.0/24"])
+    assert [status for _, status, _ in result.items] == ["adopted", "conflict", "adopted"]
+    assert (
+        "node 'z' holds 10.0.50.0/24 already: at most one podCIDR per family"
+        in (result.items[1][2])
+    )
+    assignment = alloc.get("z")
+    assert assignment is not None
+    assert texts(assignment.pod_cidrs) == ["10.0.50.0/24"]
+    assert alloc.allocator.lookup("10.0.51.0") is None
+
+
+def test_reservations_that_give_way_warn_once_per_address() -> None:
+    alloc = cluster()
+    alloc.assign(Node.create("w5", subnets=["2001:a:b:2875::99/64"]))
+    alloc.restore(
+        Node.create("cp-1", subnets=["2001:a:b:2875::7952/64"]),
+        ["10.0.9.0/24", "2001:a:b:2875::/80"],
+    )
+    w5 = alloc.get("w5")
+    assert w5 is not None
+    assert len(w5.warnings) == 2  # its own address and the subnet-router anycast address
+    assert len({w.split()[2] for w in w5.warnings}) == 2
+    alloc.allocator._check()
+    # Once cp-1 is gone the addresses are reserved again: no later prefix holds them.
+    alloc.release("cp-1")
+    again = alloc.assign(Node.create("w7", subnets=["2001:a:b:2875::7/64"]))
+    v6 = again.prefix(6)
+    assert v6 is not None
+    assert not Prefix.coerce("2001:a:b:2875::99").subnet_of(v6)
+    assert not Prefix.coerce("2001:a:b:2875::").subnet_of(v6)

@@ -387,6 +387,11 @@ class PrefixAllocator:
         ...
         ipv6alloc._errors.PoolExhaustedError: pool '10.0.0.0/23' has no free /24 left
         """
+        given: object = prefixlen  # checked at run time: callers may pass untyped values
+        if type(given) is not int or not 0 <= prefixlen <= 128:
+            raise InvalidPrefixError(
+                f"prefix length {quote(repr(given))} must be an integer from 0 to 128"
+            )
         with self._lock:
             if pool is not None:
                 target = self._pool(Prefix.coerce(pool))
@@ -852,7 +857,10 @@ class PrefixAllocator:
                 owner = _mapping(item, "allocations").get("owner")
                 if owner is not None and not isinstance(owner, str | int | float):
                     raise SnapshotError(f"owner {quote(repr(owner))} is not a JSON scalar")
-                allocator.occupy(_field(item, "prefix", str), owner=owner)
+                text = _field(item, "prefix", str)
+                if allocator.lookup(text) is not None:
+                    raise SnapshotError(f"allocation {quote(text)} is listed twice")
+                allocator.occupy(text, owner=owner)
             for item in pools:
                 pool = allocator._pool(Prefix.parse(_field(item, "prefix", str)))
                 cursor = Prefix.from_address(_field(item, "cursor", str))
@@ -877,13 +885,9 @@ class PrefixAllocator:
         return pool
 
     @staticmethod
-    def _check_length(pool: _Pool, prefixlen: object) -> None:
+    def _check_length(pool: _Pool, prefixlen: int) -> None:
         width = WIDTH[pool.prefix.version]
-        if (
-            not isinstance(prefixlen, int)
-            or isinstance(prefixlen, bool)
-            or not pool.prefix.prefixlen <= prefixlen <= width
-        ):
+        if not pool.prefix.prefixlen <= prefixlen <= width:
             raise InvalidPrefixError(
                 f"prefix length {quote(prefixlen)} does not fit pool {quote(pool.prefix)} "
                 f"(expected {pool.prefix.prefixlen}-{width})"

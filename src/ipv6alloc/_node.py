@@ -18,6 +18,7 @@ from ._errors import (
     ConfigurationError,
     InvalidPrefixError,
     Ipv6AllocError,
+    NotInPoolError,
     PolicyError,
     PoolExhaustedError,
     PrefixConflictError,
@@ -156,8 +157,10 @@ class RestoreResult:
     Attributes:
         node: The node's name.
         items: One ``(text, status, detail)`` per podCIDR, in the order given: status is
-            ``"adopted"``, ``"conflict"`` (detail names the holder), ``"outside"`` (no pool
-            holds it; kept by the node, tracked by nobody) or ``"invalid"`` (not a CIDR).
+            ``"adopted"``, ``"conflict"`` (detail names the holder, or the prefix the node
+            holds already for that family), ``"outside"`` (no pool holds it: it is adopted
+            in a pool of its own, so that no pool added later hands it out) or
+            ``"invalid"`` (not a CIDR).
     """
 
     node: str
@@ -505,19 +508,31 @@ class NodeAllocator:
                 held = _Held(Assignment(name, ()))
             items: list[tuple[str, RestoreStatus, str]] = []
             families = list(held.assignment.families)
+            holds = {f.prefix.version: f.prefix for f in families}
             for value in pod_cidrs:
                 text = str(value)
                 prefix = _lax_prefix(value)
                 if prefix is None:
                     items.append((text, "invalid", "not a valid CIDR"))
                     continue
+                have = holds.get(prefix.version)
+                if have == prefix:
+                    items.append((text, "adopted", f"node {quote(name)} holds {prefix} already"))
+                    continue
+                if have is not None:
+                    detail = (
+                        f"node {quote(name)} holds {have} already: at most one podCIDR "
+                        f"per family (IPv{prefix.version})"
+                    )
+                    items.append((text, "conflict", detail))
+                    continue
                 if isinstance(node, Node):
                     self._restore_pool(node, held, prefix)
-                status, detail, pool = self._adopt(name, prefix)
+                status, detail, pool = self._adopt(name, held, prefix)
                 items.append((text, status, detail))
-                if status in ("adopted", "outside") and prefix not in held.assignment.pod_cidrs:
-                    if status == "adopted" and prefix not in held.allocated:
-                        held.allocated.append(prefix)
+                if status in ("adopted", "outside"):
+                    held.allocated.append(prefix)
+                    holds[prefix.version] = prefix
                     families.append(FamilyAssignment(prefix, "restored", pool, detail))
             # Reserve the node's addresses only now: what the node holds is a fact, even when
             # it contains one of them (as the reference tool hands out); that is a warning.
@@ -543,12 +558,13 @@ class NodeAllocator:
                 held.pending.append(address)
                 self._pending += 1
                 self._allocator.unreserve(address)
+                found = True
+            for address in sorted(set(inside)):
                 held.assignment = _with_warning(
                     held.assignment,
-                    f"address {address.network_address} lies inside pod prefix {prefix} "
-                    f"held by {quote(name)}; it is reserved again once that is released",
+                    f"reserved address {address.network_address} lies inside pod prefix "
+                    f"{prefix} held by {quote(name)}; it is reserved again once that is released",
                 )
-                found = True
         return found
 
     def _retry_pending(self, released: list[Prefix]) -> None:
@@ -587,7 +603,9 @@ class NodeAllocator:
             held.pools.append(pool)
             return
 
-    def _adopt(self, name: str, prefix: Prefix) -> tuple[RestoreStatus, str, Prefix | None]:
+    def _adopt(
+        self, name: str, held: _Held, prefix: Prefix
+    ) -> tuple[RestoreStatus, str, Prefix | None]:
         try:
             try:
                 self._allocator.occupy(prefix, owner=name)
@@ -599,10 +617,31 @@ class NodeAllocator:
                 self._allocator.occupy(prefix, owner=name)
         except PrefixConflictError as e:
             return "conflict", str(e), None
-        except Ipv6AllocError:
-            return "outside", f"{prefix} lies outside every pool; kept as it is", None
+        except NotInPoolError:
+            return self._hold_outside(name, held, prefix)
         pool = self._allocator.pool_of(prefix)
         return "adopted", f"adopted {prefix} from the node's existing podCIDRs", pool
+
+    def _hold_outside(
+        self, name: str, held: _Held, prefix: Prefix
+    ) -> tuple[RestoreStatus, str, Prefix | None]:
+        """Track a prefix that lies outside every pool in a pool of its own.
+
+        So no pool added later (another node's subnet) hands it out again.
+        """
+        try:
+            self._allocator.add_pool(prefix)
+        except (PrefixConflictError, ConfigurationError) as e:
+            return "conflict", str(e), None
+        try:
+            self._allocator.occupy(prefix, owner=name)
+        except PrefixConflictError as e:
+            self._allocator.remove_pool(prefix)
+            return "conflict", str(e), None
+        held.pools.append(prefix)
+        self._pool_users[prefix] = {name}
+        detail = f"{prefix} lies outside every pool: adopted and held in a pool of its own"
+        return "outside", detail, prefix
 
 
 def _with_warning(assignment: Assignment, warning: str) -> Assignment:

@@ -34,16 +34,41 @@ _set = object.__setattr__
 
 
 def address_text(version: int, value: int) -> str:
-    """Canonical text of an address (RFC 5952 for IPv6: lowercase, compressed).
+    """Canonical text of an address, the same on every Python version.
+
+    RFC 5952 for IPv6: lowercase, the longest run of two or more zero groups compressed (the
+    first of equal runs), IPv4-mapped addresses in dotted form (RFC 5952 section 5). Dotted
+    decimal for IPv4.
 
     >>> address_text(6, 0x20010DB8 << 96 | 1)
     '2001:db8::1'
+    >>> address_text(6, 0x20010DB8000000000001 << 48)
+    '2001:db8:0:0:1::'
+    >>> address_text(6, 0xFFFF0A000001)
+    '::ffff:10.0.0.1'
     >>> address_text(4, 167772160)
     '10.0.0.0'
     """
-    if version == 6:
-        return str(ipaddress.IPv6Address(value))
-    return str(ipaddress.IPv4Address(value))
+    if version == 4:
+        return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+    if value >> 32 == 0xFFFF:
+        return "::ffff:" + address_text(4, value & 0xFFFFFFFF)
+    groups = [(value >> shift) & 0xFFFF for shift in range(112, -1, -16)]
+    best_start, best_len, run_start = -1, 1, -1
+    for i, group in enumerate((*groups, 1)):
+        if group == 0:
+            if run_start < 0:
+                run_start = i
+        elif run_start >= 0:
+            if i - run_start > best_len:
+                best_start, best_len = run_start, i - run_start
+            run_start = -1
+    hexes = [f"{g:x}" for g in groups]
+    if best_start < 0:
+        return ":".join(hexes)
+    head = ":".join(hexes[:best_start])
+    tail = ":".join(hexes[best_start + best_len :])
+    return f"{head}::{tail}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -148,6 +173,10 @@ class Prefix:
         Prefix('10.0.0.0/8')
         """
         if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            if getattr(network.network_address, "scope_id", None):
+                raise InvalidPrefixError(
+                    f"{quote(network)} has a zone id; a prefix cannot have one"
+                )
             return cls._trusted(network.version, int(network.network_address), network.prefixlen)
         return cls.parse(str(network))
 
