@@ -47,7 +47,7 @@ def test_pages_exist() -> None:
     assert PAGES, f"no Markdown pages found in {DOCS}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [*PAGES, ROOT / "README.md"], ids=lambda p: p.name)
 def test_examples_run(page: Path) -> None:
     failed, _ = doctest.testfile(
         str(page),

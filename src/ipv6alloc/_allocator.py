@@ -857,10 +857,11 @@ class PrefixAllocator:
                 owner = _mapping(item, "allocations").get("owner")
                 if owner is not None and not isinstance(owner, str | int | float):
                     raise SnapshotError(f"owner {quote(repr(owner))} is not a JSON scalar")
-                text = _field(item, "prefix", str)
-                if allocator.lookup(text) is not None:
-                    raise SnapshotError(f"allocation {quote(text)} is listed twice")
-                allocator.occupy(text, owner=owner)
+                prefix = Prefix.parse(_field(item, "prefix", str))
+                held = allocator.lookup(prefix)
+                if held is not None and held.prefix == prefix:
+                    raise SnapshotError(f"allocation {quote(prefix)} is listed twice")
+                allocator.occupy(prefix, owner=owner)
             for item in pools:
                 pool = allocator._pool(Prefix.parse(_field(item, "prefix", str)))
                 cursor = Prefix.from_address(_field(item, "cursor", str))
