@@ -16,11 +16,11 @@ Every public method takes the allocator's lock, so one allocator can be shared b
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias, cast
 
+from . import _snapshot as _snap
 from ._bits import WIDTH, blocks_in_range
 from ._errors import (
     ConfigurationError,
@@ -33,8 +33,10 @@ from ._errors import (
     UnknownPoolError,
     quote,
 )
-from ._index import GapIndex, SortedInts
+from ._invariants import check_allocator
 from ._prefix import Prefix, PrefixLike, address_text
+from ._state import Family, Pool
+from ._stats import Allocation, AllocatorStatistics, PoolStatistics
 
 __all__ = [
     "Allocation",
@@ -47,155 +49,7 @@ __all__ = [
 #: How :meth:`PrefixAllocator.allocate` chooses among free blocks.
 Placement: TypeAlias = Literal["lowest", "next-fit"]
 _PLACEMENTS = ("lowest", "next-fit")
-_SNAPSHOT_FORMAT = "ipv6alloc.PrefixAllocator/1"
 _trusted = Prefix._trusted
-
-
-@dataclass(frozen=True, slots=True)
-class Allocation:
-    """One allocated prefix and its owner (any hashable; None when not given)."""
-
-    prefix: Prefix
-    owner: Hashable
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStatistics:
-    """A frozen snapshot of one pool's usage.
-
-    Attributes:
-        pool: The pool.
-        size: Number of addresses in the pool.
-        allocated_addresses: Addresses inside the pool's own allocations.
-        allocated_prefixes: Number of the pool's own allocations.
-        unavailable_addresses: Addresses reserved or belonging to pools nested inside it.
-        free_addresses: Addresses neither allocated nor unavailable.
-        largest_free_prefixlen: Prefix length of the largest aligned free block (None if full).
-        by_prefixlen: Number of the pool's allocations by prefix length.
-    """
-
-    pool: Prefix
-    size: int
-    allocated_addresses: int
-    allocated_prefixes: int
-    unavailable_addresses: int
-    free_addresses: int
-    largest_free_prefixlen: int | None
-    by_prefixlen: Mapping[int, int]
-
-    @property
-    def utilization(self) -> float:
-        """Allocated share of the addresses that were available to allocate (0.0 to 1.0)."""
-        usable = self.size - self.unavailable_addresses
-        return self.allocated_addresses / usable if usable else 1.0
-
-    def free_prefixes(self, prefixlen: int) -> int:
-        """Upper bound of further /prefixlen blocks: free addresses over the block size."""
-        width = WIDTH[self.pool.version]
-        return self.free_addresses >> (width - prefixlen)
-
-
-@dataclass(frozen=True, slots=True)
-class AllocatorStatistics:
-    """A frozen snapshot of a whole allocator: one :class:`PoolStatistics` per pool."""
-
-    pools: tuple[PoolStatistics, ...]
-    allocations: int
-    reservations: int
-
-
-class _Pool:
-    """One pool's mutable state (internal)."""
-
-    __slots__ = (
-        "allocated",
-        "by_len",
-        "children",
-        "count",
-        "cursor",
-        "end",
-        "gaps",
-        "parent",
-        "prefix",
-        "start",
-    )
-
-    def __init__(self, prefix: Prefix) -> None:
-        self.prefix = prefix
-        self.start = prefix.value
-        self.end = prefix.value + prefix.num_addresses
-        self.gaps = GapIndex(self.start, self.end, WIDTH[prefix.version])
-        self.cursor = self.start
-        self.parent: _Pool | None = None
-        self.children: list[_Pool] = []
-        self.allocated = 0
-        self.count = 0
-        self.by_len: dict[int, int] = {}
-
-
-class _Family:
-    """The allocations, reservations and pools of one IP version (internal)."""
-
-    __slots__ = (
-        "given",
-        "given_keys",
-        "lengths",
-        "owners",
-        "pool_keys",
-        "pool_lens",
-        "pools",
-        "resv",
-        "resv_end",
-        "starts",
-        "version",
-        "width",
-    )
-
-    def __init__(self, version: int) -> None:
-        self.version = version
-        self.width = WIDTH[version]
-        self.starts = SortedInts()  # allocation starts
-        self.lengths: dict[int, int] = {}  # allocation start -> prefixlen
-        self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
-        self.resv = SortedInts()  # starts of maximal reserved ranges
-        self.resv_end: dict[int, int] = {}  # their ends
-        self.given: dict[tuple[int, int], int] = {}  # (start, prefixlen) -> times reserved
-        self.given_keys = SortedInts()  # start << 8 | prefixlen of each given reservation
-        self.pools: dict[int, dict[int, _Pool]] = {}  # prefixlen -> start -> pool
-        self.pool_lens: list[int] = []  # pool lengths present, longest first
-        self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
-
-    def innermost(self, start: int, prefixlen: int) -> _Pool | None:
-        """The smallest pool containing the block; O(distinct pool lengths)."""
-        width = self.width
-        for length in self.pool_lens:
-            if length <= prefixlen:
-                shift = width - length
-                pool = self.pools[length].get(start >> shift << shift)
-                if pool is not None:
-                    return pool
-        return None
-
-    def pools_inside(self, start: int, end: int, prefixlen: int) -> Iterator[_Pool]:
-        """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
-        for key in self.pool_keys.irange(start << 8, end << 8):
-            length = key & 0xFF
-            if length > prefixlen:
-                yield self.pools[length][key >> 8]
-
-    def allocation_overlapping(self, start: int, end: int) -> int | None:
-        """Start of an allocation overlapping ``[start, end)``, or None; O(log n)."""
-        found = self.starts.floor(end - 1)
-        if found is not None and found + (1 << (self.width - self.lengths[found])) > start:
-            return found
-        return None
-
-    def reservation_overlapping(self, start: int, end: int) -> int | None:
-        """Start of a maximal reserved range overlapping ``[start, end)``, or None."""
-        found = self.resv.floor(end - 1)
-        if found is not None and self.resv_end[found] > start:
-            return found
-        return None
 
 
 class PrefixAllocator:
@@ -234,8 +88,8 @@ class PrefixAllocator:
         self._placement: Placement = placement
         self._next_fit = placement == "next-fit"
         self._lock = threading.RLock()
-        self._families = {4: _Family(4), 6: _Family(6)}
-        self._order: list[_Pool] = []
+        self._families = {4: Family(4), 6: Family(6)}
+        self._order: list[Pool] = []
         for pool in pools:
             self.add_pool(pool)
         for item in reserved:
@@ -295,7 +149,7 @@ class PrefixAllocator:
                     f"pool {quote(p)} lies inside allocation "
                     f"{quote(self._text(fam, holder))}{self._owner_text(fam, holder)}"
                 )
-            pool = _Pool(p)
+            pool = Pool(p)
             pool.parent = parent
             for child in children:
                 child.parent = pool
@@ -303,7 +157,7 @@ class PrefixAllocator:
                 if parent is not None:
                     parent.children.remove(child)
                 pool.children.append(child)
-            for lo, hi in self._reserved_ranges(fam, start, end):
+            for lo, hi in fam.reserved_ranges(start, end):
                 pool.gaps.carve(lo, hi)
             if parent is not None:
                 parent.children.append(pool)
@@ -402,7 +256,7 @@ class PrefixAllocator:
                         f"pool {quote(target.prefix)} has no free /{prefixlen} left"
                     )
                 return found
-            tried: list[_Pool] = []
+            tried: list[Pool] = []
             for target in self._order:
                 p = target.prefix
                 if (version is not None and p.version != version) or not (
@@ -424,7 +278,7 @@ class PrefixAllocator:
                 f"no {which} has a free /{prefixlen} left ({len(tried)} pools tried)"
             )
 
-    def _allocate_in(self, pool: _Pool, prefixlen: int, owner: Hashable) -> Prefix | None:
+    def _allocate_in(self, pool: Pool, prefixlen: int, owner: Hashable) -> Prefix | None:
         gaps = pool.gaps
         if self._next_fit:
             found = gaps.find(prefixlen, pool.cursor)
@@ -443,7 +297,7 @@ class PrefixAllocator:
         self._record(pool, start, prefixlen, size, owner)
         return _trusted(pool.prefix.version, start, prefixlen)
 
-    def _record(self, pool: _Pool, start: int, prefixlen: int, size: int, owner: Hashable) -> None:
+    def _record(self, pool: Pool, start: int, prefixlen: int, size: int, owner: Hashable) -> None:
         fam = self._families[pool.prefix.version]
         fam.starts.add(start)
         fam.lengths[start] = prefixlen
@@ -611,7 +465,7 @@ class PrefixAllocator:
             for inner in fam.pools_inside(start, end, length):
                 self._refill(fam, inner, inner.start, inner.end)
 
-    def _carve_everywhere(self, fam: _Family, start: int, end: int, length: int) -> None:
+    def _carve_everywhere(self, fam: Family, start: int, end: int, length: int) -> None:
         """Remove a newly reserved range from the gaps of every pool it touches."""
         pool = fam.innermost(start, length)
         if pool is not None:
@@ -619,17 +473,9 @@ class PrefixAllocator:
         for inner in fam.pools_inside(start, end, length):
             inner.gaps.carve(inner.start, inner.end)
 
-    def _reserved_ranges(self, fam: _Family, start: int, end: int) -> Iterator[tuple[int, int]]:
-        """The maximal reserved ranges overlapping ``[start, end)``, clipped to it."""
-        first = fam.resv.floor(start)
-        if first is not None and fam.resv_end[first] > start:
-            yield start, min(end, fam.resv_end[first])
-        for r in fam.resv.irange(start + 1, end):
-            yield r, min(end, fam.resv_end[r])
-
-    def _refill(self, fam: _Family, pool: _Pool, start: int, end: int) -> None:
+    def _refill(self, fam: Family, pool: Pool, start: int, end: int) -> None:
         """Return to ``pool``'s gaps what is free in ``[start, end)``, which has no gaps now."""
-        taken: list[tuple[int, int]] = list(self._reserved_ranges(fam, start, end))
+        taken: list[tuple[int, int]] = list(fam.reserved_ranges(start, end))
         taken.extend((c.start, c.end) for c in pool.children if start <= c.start < end)
         width = fam.width
         taken.extend(
@@ -811,7 +657,7 @@ class PrefixAllocator:
                     )
                 allocations.append({"prefix": str(item.prefix), "owner": item.owner})
             return {
-                "format": _SNAPSHOT_FORMAT,
+                "format": _snap.SNAPSHOT_FORMAT,
                 "placement": self._placement,
                 "pools": [
                     {
@@ -841,30 +687,30 @@ class PrefixAllocator:
         """
         if not isinstance(data, Mapping):
             raise SnapshotError(f"a snapshot is a mapping, not {type(data).__name__}")
-        if data.get("format") != _SNAPSHOT_FORMAT:
+        if data.get("format") != _snap.SNAPSHOT_FORMAT:
             raise SnapshotError(
                 f"unknown snapshot format {quote(data.get('format'))} "
-                f"(expected {quote(_SNAPSHOT_FORMAT)})"
+                f"(expected {quote(_snap.SNAPSHOT_FORMAT)})"
             )
         try:
-            pools = _list(data, "pools")
+            pools = _snap.items(data, "pools")
             allocator = cls(
-                [_field(item, "prefix", str) for item in pools],
+                [_snap.field(item, "prefix", str) for item in pools],
                 placement=cast("Placement", data.get("placement")),
-                reserved=[_string(item, "reserved") for item in _list(data, "reserved")],
+                reserved=[_snap.text(item, "reserved") for item in _snap.items(data, "reserved")],
             )
-            for item in _list(data, "allocations"):
-                owner = _mapping(item, "allocations").get("owner")
+            for item in _snap.items(data, "allocations"):
+                owner = _snap.mapping(item, "allocations").get("owner")
                 if owner is not None and not isinstance(owner, str | int | float):
                     raise SnapshotError(f"owner {quote(repr(owner))} is not a JSON scalar")
-                prefix = Prefix.parse(_field(item, "prefix", str))
+                prefix = Prefix.parse(_snap.field(item, "prefix", str))
                 held = allocator.lookup(prefix)
                 if held is not None and held.prefix == prefix:
                     raise SnapshotError(f"allocation {quote(prefix)} is listed twice")
                 allocator.occupy(prefix, owner=owner)
             for item in pools:
-                pool = allocator._pool(Prefix.parse(_field(item, "prefix", str)))
-                cursor = Prefix.from_address(_field(item, "cursor", str))
+                pool = allocator._pool(Prefix.parse(_snap.field(item, "prefix", str)))
+                cursor = Prefix.from_address(_snap.field(item, "cursor", str))
                 if not pool.start <= cursor.value < pool.end:
                     raise SnapshotError(
                         f"cursor {quote(cursor.network_address)} lies outside pool "
@@ -879,14 +725,14 @@ class PrefixAllocator:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _pool(self, p: Prefix) -> _Pool:
+    def _pool(self, p: Prefix) -> Pool:
         pool = self._families[p.version].pools.get(p.prefixlen, {}).get(p.value)
         if pool is None:
             raise UnknownPoolError(f"{quote(p)} is not a pool of this allocator")
         return pool
 
     @staticmethod
-    def _check_length(pool: _Pool, prefixlen: int) -> None:
+    def _check_length(pool: Pool, prefixlen: int) -> None:
         width = WIDTH[pool.prefix.version]
         if not pool.prefix.prefixlen <= prefixlen <= width:
             raise InvalidPrefixError(
@@ -895,15 +741,15 @@ class PrefixAllocator:
             )
 
     @staticmethod
-    def _text(fam: _Family, start: int) -> str:
+    def _text(fam: Family, start: int) -> str:
         return f"{address_text(fam.version, start)}/{fam.lengths[start]}"
 
     @staticmethod
-    def _owner_text(fam: _Family, start: int) -> str:
+    def _owner_text(fam: Family, start: int) -> str:
         owner = fam.owners.get(start)
         return "" if owner is None else f" (owner {quote(owner)})"
 
-    def _conflict(self, fam: _Family, pool: _Pool, p: Prefix) -> str:
+    def _conflict(self, fam: Family, pool: Pool, p: Prefix) -> str:
         """Say what a prefix that is not free in its pool overlaps."""
         start, end = p.value, p.value + p.num_addresses
         a = fam.allocation_overlapping(start, end)
@@ -928,97 +774,4 @@ class PrefixAllocator:
 
     def _check(self) -> None:
         """Verify every invariant of the whole allocator; O(n log n). For tests."""
-        for version, fam in self._families.items():
-            fam.starts._check()
-            fam.resv._check()
-            fam.given_keys._check()
-            fam.pool_keys._check()
-            width = fam.width
-            starts = list(fam.starts)
-            assert set(starts) == set(fam.lengths), "allocation index matches lengths"
-            assert set(fam.owners) <= set(fam.lengths), "owners only of allocations"
-            assert None not in fam.owners.values()
-            ends = [s + (1 << (width - fam.lengths[s])) for s in starts]
-            for s, e in zip(starts[1:], ends, strict=False):
-                assert e <= s, "allocations never overlap"
-            # Reservations: the maximal ranges are exactly the union of the given ones.
-            assert {s << 8 | n for s, n in fam.given} == set(fam.given_keys)
-            assert all(c > 0 for c in fam.given.values())
-            merged: list[tuple[int, int]] = []
-            for key in fam.given_keys:
-                lo, hi = key >> 8, (key >> 8) + (1 << (width - (key & 0xFF)))
-                if merged and lo < merged[-1][1]:
-                    continue  # nested in the previous one (prefixes never partly overlap)
-                merged.append((lo, hi))
-            assert merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations"
-            assert set(fam.resv_end) == set(fam.resv)
-            for s, e in zip(starts, ends, strict=True):
-                assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
-                assert fam.innermost(s, fam.lengths[s]) is not None, "allocations lie in pools"
-            # Pools.
-            pools = [pool for pool in self._order if pool.prefix.version == version]
-            assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
-            assert set(fam.pool_lens) == set(fam.pools)
-            assert sorted(p.start << 8 | p.prefix.prefixlen for p in pools) == list(fam.pool_keys)
-            for pool in pools:
-                assert fam.pools[pool.prefix.prefixlen][pool.start] is pool
-                pool.gaps._check()
-                assert pool.start <= pool.cursor < pool.end
-                outer = (
-                    fam.innermost(pool.start, pool.prefix.prefixlen - 1)
-                    if (pool.prefix.prefixlen)
-                    else None
-                )
-                assert pool.parent is outer, "parent is the innermost enclosing pool"
-                assert {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool}
-                own = [
-                    (s, e)
-                    for s, e in zip(starts, ends, strict=True)
-                    if fam.innermost(s, fam.lengths[s]) is pool
-                ]
-                assert pool.count == len(own)
-                assert pool.allocated == sum(e - s for s, e in own)
-                by_len: dict[int, int] = {}
-                for s, _ in own:
-                    by_len[fam.lengths[s]] = by_len.get(fam.lengths[s], 0) + 1
-                assert by_len == pool.by_len
-                expected: list[tuple[int, int]] = []
-                taken = sorted(
-                    own
-                    + [(c.start, c.end) for c in pool.children]
-                    + list(self._reserved_ranges(fam, pool.start, pool.end))
-                )
-                cursor = pool.start
-                for lo, hi in taken:
-                    if lo > cursor:
-                        expected.append((cursor, lo))
-                    cursor = max(cursor, hi)
-                if cursor < pool.end:
-                    expected.append((cursor, pool.end))
-                assert list(pool.gaps) == expected, f"gaps of {pool.prefix} are the free space"
-
-
-def _list(data: Mapping[str, Any], key: str) -> list[Any]:
-    value = data.get(key)
-    if not isinstance(value, list):
-        raise SnapshotError(f"snapshot field {quote(key)} must be a list")
-    return value
-
-
-def _mapping(item: object, where: str) -> Mapping[str, Any]:
-    if not isinstance(item, Mapping):
-        raise SnapshotError(f"each item of {quote(where)} must be a mapping, not {quote(item)}")
-    return item
-
-
-def _field(item: object, key: str, kind: type[str]) -> str:
-    value = _mapping(item, key).get(key)
-    if not isinstance(value, kind):
-        raise SnapshotError(f"snapshot field {quote(key)} must be text, not {quote(value)}")
-    return value
-
-
-def _string(item: object, where: str) -> str:
-    if not isinstance(item, str):
-        raise SnapshotError(f"each item of {quote(where)} must be text, not {quote(item)}")
-    return item
+        check_allocator(self)

@@ -1,0 +1,120 @@
+"""The allocator's mutable state: one :class:`Pool` per pool, one :class:`Family` per IP version.
+
+Internal: :class:`~ipv6alloc.PrefixAllocator` owns these and takes its lock around every use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._bits import WIDTH
+from ._index import GapIndex, SortedInts
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterator
+
+    from ._prefix import Prefix
+
+__all__ = ["Family", "Pool"]
+
+
+class Pool:
+    """One pool's mutable state (internal)."""
+
+    __slots__ = (
+        "allocated",
+        "by_len",
+        "children",
+        "count",
+        "cursor",
+        "end",
+        "gaps",
+        "parent",
+        "prefix",
+        "start",
+    )
+
+    def __init__(self, prefix: Prefix) -> None:
+        self.prefix = prefix
+        self.start = prefix.value
+        self.end = prefix.value + prefix.num_addresses
+        self.gaps = GapIndex(self.start, self.end, WIDTH[prefix.version])
+        self.cursor = self.start
+        self.parent: Pool | None = None
+        self.children: list[Pool] = []
+        self.allocated = 0
+        self.count = 0
+        self.by_len: dict[int, int] = {}
+
+
+class Family:
+    """The allocations, reservations and pools of one IP version (internal)."""
+
+    __slots__ = (
+        "given",
+        "given_keys",
+        "lengths",
+        "owners",
+        "pool_keys",
+        "pool_lens",
+        "pools",
+        "resv",
+        "resv_end",
+        "starts",
+        "version",
+        "width",
+    )
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.width = WIDTH[version]
+        self.starts = SortedInts()  # allocation starts
+        self.lengths: dict[int, int] = {}  # allocation start -> prefixlen
+        self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
+        self.resv = SortedInts()  # starts of maximal reserved ranges
+        self.resv_end: dict[int, int] = {}  # their ends
+        self.given: dict[tuple[int, int], int] = {}  # (start, prefixlen) -> times reserved
+        self.given_keys = SortedInts()  # start << 8 | prefixlen of each given reservation
+        self.pools: dict[int, dict[int, Pool]] = {}  # prefixlen -> start -> pool
+        self.pool_lens: list[int] = []  # pool lengths present, longest first
+        self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
+
+    def innermost(self, start: int, prefixlen: int) -> Pool | None:
+        """The smallest pool containing the block; O(distinct pool lengths)."""
+        width = self.width
+        for length in self.pool_lens:
+            if length <= prefixlen:
+                shift = width - length
+                pool = self.pools[length].get(start >> shift << shift)
+                if pool is not None:
+                    return pool
+        return None
+
+    def pools_inside(self, start: int, end: int, prefixlen: int) -> Iterator[Pool]:
+        """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
+        for key in self.pool_keys.irange(start << 8, end << 8):
+            length = key & 0xFF
+            if length > prefixlen:
+                yield self.pools[length][key >> 8]
+
+    def allocation_overlapping(self, start: int, end: int) -> int | None:
+        """Start of an allocation overlapping ``[start, end)``, or None; O(log n)."""
+        found = self.starts.floor(end - 1)
+        if found is not None and found + (1 << (self.width - self.lengths[found])) > start:
+            return found
+        return None
+
+    def reservation_overlapping(self, start: int, end: int) -> int | None:
+        """Start of a maximal reserved range overlapping ``[start, end)``, or None."""
+        found = self.resv.floor(end - 1)
+        if found is not None and self.resv_end[found] > start:
+            return found
+        return None
+
+    def reserved_ranges(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """The maximal reserved ranges overlapping ``[start, end)``, clipped to it."""
+        first = self.resv.floor(start)
+        if first is not None and self.resv_end[first] > start:
+            yield start, min(end, self.resv_end[first])
+        for r in self.resv.irange(start + 1, end):
+            yield r, min(end, self.resv_end[r])
