@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import ipv6alloc
 
 PACKAGE = Path(ipv6alloc.__file__).parent
@@ -32,7 +34,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     },
     "_policy": {"_bits", "_errors", "_prefix"},
     "_node": {"_allocator", "_bits", "_errors", "_policy", "_prefix"},
-    "__init__": {"_allocator", "_errors", "_node", "_policy", "_prefix"},
+    "__init__": {"_allocator", "_errors", "_node", "_policy", "_prefix", "_stats"},
 }
 #: Edge modules: they may import the core and third-party packages; the core never imports them.
 EDGE = {"_demo", "_cli", "__main__", "strategies"}
@@ -135,3 +137,23 @@ def test_every_public_name_is_exported_from_its_module() -> None:
         module = getattr(obj, "__module__", None)
         if module is not None and module.startswith("ipv6alloc."):
             assert name in vars(sys.modules[module])["__all__"], f"{name} not in {module}.__all__"
+
+
+def test_every_public_name_resolves_and_loads_only_the_standard_library() -> None:
+    code = (
+        "import sys; from ipv6alloc import *; import ipv6alloc; "
+        "assert all(getattr(ipv6alloc, n) is not None for n in ipv6alloc.__all__); "
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    loaded = {name.split(".")[0] for name in out} - {"ipv6alloc"}
+    assert loaded <= STDLIB | {"sitecustomize", "usercustomize"}, loaded - STDLIB
+    assert not {name for name in out if name.split(".")[-1] in EDGE}
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match=r"module 'ipv6alloc' has no attribute 'Nope'"):
+        _ = ipv6alloc.Nope
+    assert "PrefixAllocator" in dir(ipv6alloc)

@@ -3,46 +3,64 @@
 The public API is re-exported here; every other module but :mod:`ipv6alloc.strategies` (for
 Hypothesis users) is private. Layers, lowest first (each imports only those below it)::
 
-    _errors -> _bits -> _index -> _prefix -> _allocator, _policy -> _node -> this facade
-    edge (imports the core, never the reverse): _demo, _cli, strategies
+    _errors -> _bits -> _index -> _prefix -> _state, _stats -> _allocator, _policy -> _node
+    -> this facade; edge modules (_demo, _cli, strategies) import the core, never the reverse.
 
-``import ipv6alloc`` loads only the standard library.
+Names are loaded on first use (PEP 562), so ``import ipv6alloc`` costs next to nothing and a
+program that only needs :class:`PrefixAllocator` never loads the node layer. Everything loads
+only the standard library.
 """
 
-from ._allocator import (
-    Allocation,
-    AllocatorStatistics,
-    Placement,
-    PoolStatistics,
-    PrefixAllocator,
-)
-from ._errors import (
-    ConfigurationError,
-    InvalidPrefixError,
-    Ipv6AllocError,
-    NotAllocatedError,
-    NotInPoolError,
-    PolicyError,
-    PoolExhaustedError,
-    PrefixConflictError,
-    SnapshotError,
-    UnknownNodeError,
-    UnknownPoolError,
-)
-from ._node import Assignment, FamilyAssignment, Node, NodeAllocator, RestoreResult
-from ._policy import (
-    Decision,
-    ExtraBitsPolicy,
-    FixedPolicy,
-    Interface,
-    InterfaceLike,
-    PodsPolicy,
-    Policy,
-    ProviderPolicy,
-    SafePolicy,
-    TalosPolicy,
-)
-from ._prefix import AddressLike, Prefix, PrefixLike
+from importlib import import_module
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from ._allocator import (
+        Placement,
+        PrefixAllocator,
+    )
+    from ._errors import (
+        ConfigurationError,
+        InvalidPrefixError,
+        Ipv6AllocError,
+        NotAllocatedError,
+        NotInPoolError,
+        PolicyError,
+        PoolExhaustedError,
+        PrefixConflictError,
+        SnapshotError,
+        UnknownNodeError,
+        UnknownPoolError,
+    )
+    from ._node import (
+        Assignment,
+        FamilyAssignment,
+        Node,
+        NodeAllocator,
+        RestoreResult,
+    )
+    from ._policy import (
+        Decision,
+        ExtraBitsPolicy,
+        FixedPolicy,
+        Interface,
+        InterfaceLike,
+        PodsPolicy,
+        Policy,
+        ProviderPolicy,
+        SafePolicy,
+        TalosPolicy,
+    )
+    from ._prefix import (
+        AddressLike,
+        Prefix,
+        PrefixLike,
+    )
+    from ._stats import (
+        Allocation,
+        AllocatorStatistics,
+        PoolStatistics,
+    )
 
 __all__ = [
     "AddressLike",
@@ -82,3 +100,55 @@ __all__ = [
 ]
 
 __version__ = "0.1.0.dev0"
+
+#: Where each public name is defined.
+_SOURCES = {
+    "AddressLike": "_prefix",
+    "Allocation": "_stats",
+    "AllocatorStatistics": "_stats",
+    "Assignment": "_node",
+    "ConfigurationError": "_errors",
+    "Decision": "_policy",
+    "ExtraBitsPolicy": "_policy",
+    "FamilyAssignment": "_node",
+    "FixedPolicy": "_policy",
+    "Interface": "_policy",
+    "InterfaceLike": "_policy",
+    "InvalidPrefixError": "_errors",
+    "Ipv6AllocError": "_errors",
+    "Node": "_node",
+    "NodeAllocator": "_node",
+    "NotAllocatedError": "_errors",
+    "NotInPoolError": "_errors",
+    "Placement": "_allocator",
+    "PodsPolicy": "_policy",
+    "Policy": "_policy",
+    "PolicyError": "_errors",
+    "PoolExhaustedError": "_errors",
+    "PoolStatistics": "_stats",
+    "Prefix": "_prefix",
+    "PrefixAllocator": "_allocator",
+    "PrefixConflictError": "_errors",
+    "PrefixLike": "_prefix",
+    "ProviderPolicy": "_policy",
+    "RestoreResult": "_node",
+    "SafePolicy": "_policy",
+    "SnapshotError": "_errors",
+    "TalosPolicy": "_policy",
+    "UnknownNodeError": "_errors",
+    "UnknownPoolError": "_errors",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a public name from its module on first use (PEP 562)."""
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ipv6alloc' has no attribute {name!r}")
+    value: object = getattr(import_module(f"ipv6alloc.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -31,8 +31,15 @@ __all__ = ["GapIndex", "SortedInts"]
 #: byte scan cost little next to the Python-level work of one operation.
 _LOAD = 256
 
-#: ``_AT_MOST[L]`` finds the first class byte ``<= L``.
-_AT_MOST = [re.compile(b"[\\x00-\\x%02x]" % limit) for limit in range(129)]
+#: ``_AT_MOST[L]`` finds the first class byte ``<= L``; compiled on first use.
+_AT_MOST: list[re.Pattern[bytes] | None] = [None] * 129
+
+
+def _at_most(limit: int) -> re.Pattern[bytes]:
+    pattern = _AT_MOST[limit]
+    if pattern is None:
+        pattern = _AT_MOST[limit] = re.compile(b"[\\x00-\\x%02x]" % limit)
+    return pattern
 
 
 class SortedInts:
@@ -234,7 +241,7 @@ class GapIndex:
         if i >= 0 and c + (1 << shift) <= self._ends[k][i]:
             return c, k, i
         # The first later gap whose class admits the length; it holds a block at its aligned start.
-        pattern = _AT_MOST[prefixlen]
+        pattern = _AT_MOST[prefixlen] or _at_most(prefixlen)
         match = pattern.search(self._classes[k], i + 1)
         if match is None:
             match = pattern.search(self._mins, k + 1)
