@@ -89,7 +89,7 @@ class PrefixAllocator:
         self._next_fit = placement == "next-fit"
         self._lock = threading.RLock()
         self._families = {4: Family(4), 6: Family(6)}
-        self._order: list[Pool] = []
+        self._order: dict[Pool, None] = {}  # the pools in the order added (a set that keeps it)
         for pool in pools:
             self.add_pool(pool)
         for item in reserved:
@@ -167,7 +167,7 @@ class PrefixAllocator:
                 fam.pool_lens.append(length)
                 fam.pool_lens.sort(reverse=True)
             fam.pool_keys.add(start << 8 | length)
-            self._order.append(pool)
+            self._order[pool] = None
             return p
 
     def remove_pool(self, prefix: PrefixLike) -> None:
@@ -197,7 +197,7 @@ class PrefixAllocator:
                 del fam.pools[p.prefixlen]
                 fam.pool_lens.remove(p.prefixlen)
             fam.pool_keys.remove(p.value << 8 | p.prefixlen)
-            self._order.remove(pool)
+            del self._order[pool]
             if parent is not None:
                 parent.children.remove(pool)
                 self._refill(fam, parent, pool.start, pool.end)
@@ -630,7 +630,7 @@ class PrefixAllocator:
 
     def __repr__(self) -> str:
         with self._lock:
-            pools = ", ".join(repr(str(p.prefix)) for p in self._order[:3])
+            pools = ", ".join(repr(str(p.prefix)) for p in list(self._order)[:3])
             more = ", ..." if len(self._order) > 3 else ""
             return (
                 f"PrefixAllocator([{pools}{more}], placement={self._placement!r}) "

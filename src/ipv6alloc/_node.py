@@ -267,6 +267,7 @@ class NodeAllocator:
             if version not in self._families:
                 raise ConfigurationError(f"cluster CIDR {quote(p)} is of no family assigned")
         self._masks = masks
+        self._cluster_text = {version: str(p) for version, p in self._cluster.items()}
         self._allocator = PrefixAllocator(list(self._cluster.values()), placement=placement)
         for item in [*service_cidrs, *reserved]:
             self._allocator.reserve(item)
@@ -376,7 +377,7 @@ class NodeAllocator:
         mask = self._masks[version]
         prefix = self._allocator.allocate(mask, pool=pool, owner=name)
         held.allocated.append(prefix)
-        reason = f"/{mask} from the IPv{version} cluster pool {pool}{why}"
+        reason = f"/{mask} from the IPv{version} cluster pool {self._cluster_text[version]}{why}"
         return FamilyAssignment(prefix, "cluster", pool, reason)
 
     def _assign_ipv6(
@@ -417,6 +418,8 @@ class NodeAllocator:
         try:
             if self._reserve_nodes:
                 for address in decision.reserved:
+                    if address in held.reserved:
+                        continue  # the node's own address, reserved already
                     try:
                         self._allocator.reserve(address)
                     except PrefixConflictError:

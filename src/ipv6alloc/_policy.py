@@ -515,20 +515,21 @@ class SafePolicy:
         iface = Interface.parse(interface)
         caller = _caller_reserved(reserved)
         p = iface.prefixlen
-        q = quote(str(iface))
         if p == _WIDTH:
             raise _no_room(iface)
         if p == _WIDTH - 1:
             raise PolicyError(
-                f"{q} is a /127: too small for pods (its halves are single addresses)"
+                f"{quote(str(iface))} is a /127: too small for pods "
+                "(its halves are single addresses)"
             )
         if p < 120:
             pool, prefixlen, reason = _talos(iface)
             size = 1 << (_WIDTH - prefixlen)
             if size < self.min_pod_addresses:
                 raise PolicyError(
-                    f"{q} is a /{p}: its /{prefixlen} pod prefixes (the reference table) hold "
-                    f"{size} addresses, fewer than min_pod_addresses={self.min_pod_addresses}"
+                    f"{quote(str(iface))} is a /{p}: its /{prefixlen} pod prefixes "
+                    f"(the reference table) hold {size} addresses, "
+                    f"fewer than min_pod_addresses={self.min_pod_addresses}"
                 )
             held = _reserve(iface, pool, caller)
             _require_free_block(iface, pool, prefixlen, held)
@@ -538,8 +539,8 @@ class SafePolicy:
         half = 1 << (_WIDTH - prefixlen)
         if half < self.min_pod_addresses:
             raise PolicyError(
-                f"{q} is a /{p}: its /{prefixlen} halves hold {half} addresses each, fewer "
-                f"than min_pod_addresses={self.min_pod_addresses}"
+                f"{quote(str(iface))} is a /{p}: its /{prefixlen} halves hold {half} "
+                f"addresses each, fewer than min_pod_addresses={self.min_pod_addresses}"
             )
         pool = iface.subnet
         held = _reserve(iface, pool, caller)

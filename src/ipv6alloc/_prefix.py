@@ -29,6 +29,8 @@ PrefixLike: TypeAlias = (
 AddressLike: TypeAlias = "str | ipaddress.IPv4Address | ipaddress.IPv6Address | Prefix | object"
 
 _LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
+#: Runs of two or more zero groups in uncompressed IPv6 text.
+_ZERO_RUNS = re.compile(r"(?:^|:)0(?::0)+(?=:|$)")
 _new = object.__new__
 _set = object.__setattr__
 
@@ -53,22 +55,25 @@ def address_text(version: int, value: int) -> str:
         return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
     if value >> 32 == 0xFFFF:
         return "::ffff:" + address_text(4, value & 0xFFFFFFFF)
-    groups = [(value >> shift) & 0xFFFF for shift in range(112, -1, -16)]
-    best_start, best_len, run_start = -1, 1, -1
-    for i, group in enumerate((*groups, 1)):
-        if group == 0:
-            if run_start < 0:
-                run_start = i
-        elif run_start >= 0:
-            if i - run_start > best_len:
-                best_start, best_len = run_start, i - run_start
-            run_start = -1
-    hexes = [f"{g:x}" for g in groups]
-    if best_start < 0:
-        return ":".join(hexes)
-    head = ":".join(hexes[:best_start])
-    tail = ":".join(hexes[best_start + best_len :])
-    return f"{head}::{tail}"
+    text = "%x:%x:%x:%x:%x:%x:%x:%x" % (  # noqa: UP031 (fastest form for eight fields)
+        value >> 112,
+        value >> 96 & 0xFFFF,
+        value >> 80 & 0xFFFF,
+        value >> 64 & 0xFFFF,
+        value >> 48 & 0xFFFF,
+        value >> 32 & 0xFFFF,
+        value >> 16 & 0xFFFF,
+        value & 0xFFFF,
+    )
+    best = None
+    most = 1
+    for run in _ZERO_RUNS.finditer(text):
+        zeros = run.group().count("0")
+        if zeros > most:
+            best, most = run, zeros
+    if best is None:
+        return text
+    return f"{text[: best.start()]}::{text[best.end() + 1 :]}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
