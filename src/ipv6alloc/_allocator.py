@@ -695,7 +695,7 @@ class PrefixAllocator:
         try:
             pools = _snap.items(data, "pools")
             allocator = cls(
-                [_snap.field(item, "prefix", str) for item in pools],
+                [_snap.field(item, "prefix", "pools") for item in pools],
                 placement=cast("Placement", data.get("placement")),
                 reserved=[_snap.text(item, "reserved") for item in _snap.items(data, "reserved")],
             )
@@ -703,14 +703,14 @@ class PrefixAllocator:
                 owner = _snap.mapping(item, "allocations").get("owner")
                 if owner is not None and not isinstance(owner, str | int | float):
                     raise SnapshotError(f"owner {quote(repr(owner))} is not a JSON scalar")
-                prefix = Prefix.parse(_snap.field(item, "prefix", str))
+                prefix = Prefix.parse(_snap.field(item, "prefix", "allocations"))
                 held = allocator.lookup(prefix)
                 if held is not None and held.prefix == prefix:
                     raise SnapshotError(f"allocation {quote(prefix)} is listed twice")
                 allocator.occupy(prefix, owner=owner)
             for item in pools:
-                pool = allocator._pool(Prefix.parse(_snap.field(item, "prefix", str)))
-                cursor = Prefix.from_address(_snap.field(item, "cursor", str))
+                pool = allocator._pool(Prefix.parse(_snap.field(item, "prefix", "pools")))
+                cursor = Prefix.from_address(_snap.field(item, "cursor", "pools"))
                 if not pool.start <= cursor.value < pool.end:
                     raise SnapshotError(
                         f"cursor {quote(cursor.network_address)} lies outside pool "

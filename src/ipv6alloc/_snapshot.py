@@ -14,6 +14,7 @@ SNAPSHOT_FORMAT = "ipv6alloc.PrefixAllocator/1"
 
 
 def items(data: Mapping[str, Any], key: str) -> list[Any]:
+    """The list field ``key`` of the snapshot."""
     value = data.get(key)
     if not isinstance(value, list):
         raise SnapshotError(f"snapshot field {quote(key)} must be a list")
@@ -21,19 +22,22 @@ def items(data: Mapping[str, Any], key: str) -> list[Any]:
 
 
 def mapping(item: object, where: str) -> Mapping[str, Any]:
+    """One item of the list ``where``, which must be a mapping."""
     if not isinstance(item, Mapping):
         raise SnapshotError(f"each item of {quote(where)} must be a mapping, not {quote(item)}")
     return item
 
 
-def field(item: object, key: str, kind: type[str]) -> str:
-    value = mapping(item, key).get(key)
-    if not isinstance(value, kind):
+def field(item: object, key: str, where: str) -> str:
+    """The text field ``key`` of one item of the list ``where``."""
+    value = mapping(item, where).get(key)
+    if not isinstance(value, str):
         raise SnapshotError(f"snapshot field {quote(key)} must be text, not {quote(value)}")
     return value
 
 
 def text(item: object, where: str) -> str:
+    """One item of the list ``where``, which must be text."""
     if not isinstance(item, str):
         raise SnapshotError(f"each item of {quote(where)} must be text, not {quote(item)}")
     return item
