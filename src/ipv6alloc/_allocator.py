@@ -249,6 +249,10 @@ class PrefixAllocator:
         with self._lock:
             if pool is not None:
                 target = self._pool(Prefix.coerce(pool))
+                if version is not None and version != target.prefix.version:
+                    raise UnknownPoolError(
+                        f"pool {quote(target.prefix)} is not an IPv{version} pool"
+                    )
                 self._check_length(target, prefixlen)
                 found = self._allocate_in(target, prefixlen, owner)
                 if found is None:

@@ -328,6 +328,8 @@ class Prefix:
         >>> [str(p) for p in Prefix.parse("10.0.0.0/23").subnets()]
         ['10.0.0.0/24', '10.0.1.0/24']
         """
+        if new_prefix is not None and prefixlen_diff != 1:
+            raise InvalidPrefixError("give prefixlen_diff or new_prefix, not both")
         new = self.prefixlen + prefixlen_diff if new_prefix is None else new_prefix
         width = WIDTH[self.version]
         if not self.prefixlen <= new <= width:
@@ -344,6 +346,8 @@ class Prefix:
         >>> Prefix.parse("2001:db8::/64").supernet(new_prefix=48)
         Prefix('2001:db8::/48')
         """
+        if new_prefix is not None and prefixlen_diff != 1:
+            raise InvalidPrefixError("give prefixlen_diff or new_prefix, not both")
         new = self.prefixlen - prefixlen_diff if new_prefix is None else new_prefix
         if not 0 <= new <= self.prefixlen:
             raise InvalidPrefixError(

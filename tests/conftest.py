@@ -1,0 +1,49 @@
+"""Shared test set-up: Hypothesis profiles and a fixture that shrinks the index chunks.
+
+Profiles (pick one with the ``HYPOTHESIS_PROFILE`` environment variable):
+
+- ``dev`` (default): few examples, for the edit-test loop.
+- ``ci``: more examples and longer state machine runs; the whole suite stays under a minute on
+  two cores. Failures print a reproduction blob.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from ipv6alloc import _index
+
+settings.register_profile(
+    "dev",
+    max_examples=50,
+    stateful_step_count=30,
+    deadline=None,
+)
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    stateful_step_count=50,
+    deadline=None,
+    derandomize=False,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+#: Chunk size used by :func:`small_load`: chunks split above 16 items and merge below 2, so a
+#: few dozen items already exercise splits and merges.
+SMALL_LOAD = 8
+
+
+@pytest.fixture
+def small_load(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Make the sorted indexes split and merge chunks after a handful of items.
+
+    ``ipv6alloc._index`` reads its module global ``_LOAD`` at call time, so patching it affects
+    every index, including those inside an allocator, for the duration of one test.
+    """
+    monkeypatch.setattr(_index, "_LOAD", SMALL_LOAD)
+    return SMALL_LOAD
