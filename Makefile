@@ -19,6 +19,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(VENV)/.installed $@
+
 demo: $(VENV)/.installed
 	$(BIN)/ipv6alloc demo
 
@@ -40,3 +44,12 @@ pytest: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build dist
+
+# Full benchmark run (about 15 minutes on 2 cores), then the plots; results in benchmarks/results.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.plot
+
+# Small N only, into benchmarks/results/quick (git-ignored): checks that the benchmarks still run.
+bench-quick: $(VENV)/.installed-bench
+	$(BIN)/python -m benchmarks.run --quick

@@ -1,0 +1,270 @@
+"""Draw the results: ``python -m benchmarks.plot [--results DIR] [--markdown]``.
+
+Reads ``benchmarks/results/*.csv`` (written by ``python -m benchmarks.run``) and writes one PNG
+per scenario next to them: time per operation against N on log-log axes for the swept
+scenarios (S1, S3, S4, S5), bars for S2 (one N), S6 (import) and memory. Points that did not
+finish or could not start are named in the legend instead of drawn. ``--markdown`` prints the
+tables of ``docs/performance.md`` instead. matplotlib is imported only here, with the Agg
+backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .peers import CONTENDERS
+from .run import RESULTS
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+COLORS = {
+    "ipv6alloc": "#d62728",
+    "netaddr": "#1f77b4",
+    "ipaddress": "#2ca02c",
+    "bitmap": "#9467bd",
+    "floor": "#7f7f7f",
+    "stdlib floor": "#7f7f7f",
+}
+TITLES = {
+    "S1": "S1 carve: N /80s from one /48",
+    "S2": "S2 home ground: the 65,536 /80s of one /64, in order",
+    "S3": "S3 churn: N mixed /80-/124 from a /48, release half, N/2 more",
+    "S4": "S4 N nodes, own subnets (/64 /96 /112 /121), dual-stack",
+    "S5": "S5 restore N nodes' pod prefixes (dual-stack)",
+    "S6": "S6 import cost in a fresh interpreter",
+}
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _footer(rows: Sequence[dict[str, str]]) -> str:
+    first = rows[0]
+    return f"{first['machine']}, {first['cpus']} CPUs, {first['python']}, {first['date']}"
+
+
+def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
+    """Log-log median time per operation against N, min-max as error bars."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    by_peer: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_peer[row["peer"]].append(row)
+    unit = rows[0]["unit"]
+    for peer in sorted(by_peer, key=_order):
+        done = [r for r in by_peer[peer] if r["status"] == "ok"]
+        missing = [r for r in by_peer[peer] if r["status"] != "ok"]
+        label = peer
+        if missing and not done and len({r["status"] for r in missing}) == 1:
+            label += f" ({missing[0]['status']})"
+        elif missing:
+            first = min(missing, key=lambda r: int(r["n"]))
+            label += f" ({first['status']} at N={int(first['n']):,})"
+        if not done:
+            ax.plot([], [], color=COLORS.get(peer, "black"), marker="x", ls="none", label=label)
+            continue
+        n = [int(r["n"]) for r in done]
+        median = [float(r["median_s_per_op"]) * 1e6 for r in done]
+        low = [m - float(r["min_s_per_op"]) * 1e6 for m, r in zip(median, done, strict=True)]
+        high = [float(r["max_s_per_op"]) * 1e6 - m for m, r in zip(median, done, strict=True)]
+        ax.errorbar(
+            n,
+            median,
+            yerr=[low, high],
+            marker="o",
+            capsize=3,
+            label=label,
+            color=COLORS.get(peer, "black"),
+            lw=2.5 if peer == "ipv6alloc" else 1.5,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlabel("N" + (" (nodes)" if unit == "node" else ""))
+    ax.set_ylabel(f"median time per {unit} (µs)")
+    ax.set_title(TITLES.get(name, name), fontsize=11)
+    ax.grid(True, which="both", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    ranked = sorted(zip(labels, handles, strict=True), key=lambda h: _order(h[0].split(" (")[0]))
+    ax.legend([h for _, h in ranked], [label for label, _ in ranked], fontsize=8)
+    fig.supxlabel(_footer(rows), x=0.01, ha="left", fontsize=6, color="gray")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_bars(
+    out: Path,
+    title: str,
+    *,
+    labels: Sequence[str],
+    values: Sequence[float],
+    xlabel: str,
+    footer: str,
+    log: bool = True,
+) -> None:
+    """Horizontal bars, one per contender (missing values are named, not drawn)."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(labels) + 1.6), layout="constrained")
+    positions = range(len(labels))
+    colors = [COLORS.get(label.split(" (")[0].split(":")[0], "black") for label in labels]
+    ax.barh(positions, values, color=colors)
+    ax.set_yticks(list(positions), labels)
+    ax.invert_yaxis()
+    if log:
+        ax.set_xscale("log")
+    ax.margins(x=0.12)  # room for the value written after each bar
+    for y, value in zip(positions, values, strict=True):
+        if value > 0:
+            ax.text(value, y, f" {value:.3g}", va="center", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=11)
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    fig.supxlabel(footer, x=0.01, ha="left", fontsize=6, color="gray")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _order(peer: str) -> int:
+    return CONTENDERS.index(peer) if peer in CONTENDERS else len(CONTENDERS)
+
+
+def _bar_data(
+    rows: Sequence[dict[str, str]], column: str, scale: float
+) -> tuple[list[str], list[float]]:
+    labels, values = [], []
+    for row in sorted(rows, key=lambda r: _order(r["peer"])):
+        if row["status"] == "ok" and row[column]:
+            labels.append(row["peer"])
+            values.append(float(row[column]) * scale)
+        else:
+            labels.append(f"{row['peer']} ({row['status']})")
+            values.append(0.0)
+    return labels, values
+
+
+def _cell(row: dict[str, str], scale: float) -> str:
+    if row["status"] == "ok":
+        value = float(row["median_s_per_op"]) * scale
+        return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return {"did not finish": "did not finish", "cannot start": "cannot start"}.get(
+        row["status"], row["status"]
+    )
+
+
+def markdown(results: Path) -> str:
+    """The results as Markdown tables (median time per operation), for the docs."""
+    out = []
+    for name in ("S1", "S2", "S3", "S4", "S5", "S6"):
+        path = results / f"{name}.csv"
+        if not path.exists() or not (rows := _read(path)):
+            continue
+        scale, unit = (1e3, "ms") if name == "S6" else (1e6, "µs")
+        sizes = sorted({int(r["n"]) for r in rows})
+        head = [f"N={n:,}" for n in sizes] if name != "S6" else ["import"]
+        out.append(f"**{TITLES[name]}**: median {unit} per {rows[0]['unit']}\n")
+        out.append("| contender | " + " | ".join(head) + " |")
+        out.append("|---" * (len(head) + 1) + "|")
+        cells: dict[str, dict[int, str]] = defaultdict(dict)
+        for r in rows:
+            cells[r["peer"]][int(r["n"])] = _cell(r, scale)
+        for peer in sorted(cells, key=_order):
+            line = " | ".join(cells[peer].get(n, "") for n in sizes)
+            out.append(f"| {peer} | {line} |")
+        out.append("")
+    path = results / "memory.csv"
+    if path.exists() and (rows := _read(path)):
+        out.append("**Memory held per allocation** (tracemalloc, N /80s carved from a /48)\n")
+        out.append("| contender | N | bytes per allocation |\n|---|---|---|")
+        for r in sorted(rows, key=lambda r: _order(r["peer"])):
+            value = f"{float(r['bytes_per_allocation']):.0f}" if r["status"] == "ok" else ""
+            out.append(f"| {r['peer']} | {int(r['n']):,} | {value or r['status']} |")
+        out.append("")
+    path = results / "targets.csv"
+    if path.exists() and (rows := _read(path)):
+        out.append("| target | bar | measured | met |\n|---|---|---|---|")
+        out.extend(f"| {r['target']} | {r['bar']} | {r['measured']} | {r['met']} |" for r in rows)
+        out.append("")
+    if out:
+        first = next(iter(_read(p) for p in sorted(results.glob("S*.csv"))), [])
+        if first:
+            out.append(f"Measured on {_footer(first)}.")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.plot", description=__doc__)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="directory of the CSVs")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the tables for docs/performance.md"
+    )
+    args = parser.parse_args(argv)
+    results: Path = args.results
+    if args.markdown:
+        print(markdown(results))
+        return 0
+    written = []
+    for name in ("S1", "S3", "S4", "S5"):
+        path = results / f"{name}.csv"
+        if path.exists() and (rows := _read(path)):
+            plot_sweep(name, rows, results / f"{name}.png")
+            written.append(f"{name}.png")
+    for name, unit, scale, xlabel in (
+        ("S2", "median_s_per_op", 1e6, "median time per allocation (µs)"),
+        ("S6", "median_s_per_op", 1e3, "median time of the import (ms)"),
+    ):
+        path = results / f"{name}.csv"
+        if path.exists() and (rows := _read(path)):
+            labels, values = _bar_data(rows, unit, scale)
+            plot_bars(
+                results / f"{name}.png",
+                TITLES[name],
+                labels=labels,
+                values=values,
+                xlabel=xlabel,
+                footer=_footer(rows),
+                log=name == "S2",
+            )
+            written.append(f"{name}.png")
+    path = results / "memory.csv"
+    if path.exists() and (rows := _read(path)):
+        labels, values = _bar_data(rows, "bytes_per_allocation", 1.0)
+        labels = [
+            f"{label} (N={int(row['n']):,})" if row["status"] == "ok" else label
+            for label, row in zip(
+                labels, sorted(rows, key=lambda r: _order(r["peer"])), strict=True
+            )
+        ]
+        plot_bars(
+            results / "memory.png",
+            "Memory held per allocation (tracemalloc), N /80s carved from a /48",
+            labels=labels,
+            values=values,
+            xlabel="bytes per allocation",
+            footer=_footer(rows),
+            log=False,
+        )
+        written.append("memory.png")
+    print(f"wrote {', '.join(written) or 'nothing (no CSV found)'} in {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

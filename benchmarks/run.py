@@ -1,0 +1,675 @@
+"""Run the benchmarks and write ``benchmarks/results/*.csv``.
+
+Usage::
+
+    python -m benchmarks.run                   # everything (about 15-20 minutes on 2 cores)
+    python -m benchmarks.run --quick           # N=1000, one repeat: a smoke test for CI
+    python -m benchmarks.run --scenario S1 S3 --max-n 100000 --repeat 7
+
+Method (see ``docs/performance.md``): every contender runs the same data in the same process,
+alternating within each repeat (the order rotates from one repeat to the next), so that the
+ratios compare like with like on a noisy machine. Before a scenario, each contender runs it once
+untimed at a small N (warm-up). A run that passes ``--time-limit`` is stopped and recorded as
+"did not finish", and the contender is not run at larger N. Repeats of a point stop early once
+a contender has spent ``--budget`` seconds on it; the ``repeats`` column says how many runs
+each row rests on. Quick runs write to ``benchmarks/results/quick/`` so they never overwrite
+the published figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import gc
+import os
+import platform
+import statistics
+import sys
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .peers import CONTENDERS, CannotStartError
+from .scenarios import (
+    IMPORTS,
+    SCENARIOS,
+    STDLIB_FLOOR,
+    DidNotFinishError,
+    measure_import,
+    measure_memory,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from .scenarios import Scenario
+
+T = TypeVar("T")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: N of the untimed warm-up run of each contender, before each scenario.
+WARMUP_N = 100
+#: Scenario names accepted by ``--scenario`` (S6 is the import cost).
+ALL_SCENARIOS = (*SCENARIOS, "S6")
+
+OK = "ok"
+DID_NOT_FINISH = "did not finish"
+CANNOT_START = "cannot start"
+FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """Where and when the figures were measured (a column group of every CSV)."""
+
+    machine: str
+    cpus: int
+    python: str
+    date: str
+
+    @classmethod
+    def here(cls) -> Machine:
+        cpu = platform.processor() or platform.machine()
+        try:
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+                for line in info:
+                    if line.startswith("model name"):
+                        cpu = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        return cls(
+            machine=f"{platform.system()} {platform.machine()}, {cpu}",
+            cpus=os.cpu_count() or 0,
+            python=f"{platform.python_implementation()} {platform.python_version()}",
+            date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One point: a contender in a scenario at one N."""
+
+    scenario: str
+    peer: str
+    n: int
+    ops: int
+    unit: str
+    repeats: int
+    min_s_per_op: float | None
+    median_s_per_op: float | None
+    max_s_per_op: float | None
+    median_total_s: float | None
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRow:
+    """Memory a contender holds per allocation after carving N /80s from a /48."""
+
+    peer: str
+    n: int
+    bytes_per_allocation: float | None
+    peak_bytes_per_allocation: float | None
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One target of the issue: the bar, the measured value and whether it is met."""
+
+    target: str
+    bar: str
+    measured: str
+    met: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class _Point:
+    """Timings of one contender at one point while its repeats run."""
+
+    times: list[float]
+    ops: int = 0
+    spent: float = 0.0
+    status: str = OK
+    note: str = ""
+    done: bool = False
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def run_scenario(
+    scenario: Scenario[Any],
+    sizes: Sequence[int],
+    contenders: Sequence[str],
+    *,
+    repeat: int,
+    time_limit: float,
+    budget: float,
+    seed: int,
+) -> list[Row]:
+    """Run every contender through ``scenario`` at each size; one :class:`Row` per point."""
+    rows: list[Row] = []
+    stopped: dict[str, str] = {}  # contender -> why it is not run at larger N
+    warm = scenario.prepare(min(WARMUP_N, *sizes), seed)
+    for contender in contenders:
+        try:
+            scenario.run(contender, warm, perf_counter() + time_limit)
+        except (CannotStartError, DidNotFinishError):
+            pass
+        except Exception as error:  # recorded as "failed" in the timed runs, per point
+            print(f"  warm-up: {contender} failed: {error!r}", file=sys.stderr)
+    last: dict[str, tuple[int, float]] = {}  # contender -> (N, median seconds) of its last point
+    for n in sizes:
+        for contender, (n0, t0) in last.items():
+            # Every contender does at least constant work per operation, so N takes at least
+            # n / n0 times as long as n0 did: past the limit, the run cannot finish in time.
+            if contender not in stopped and t0 * n / n0 > time_limit:
+                stopped[contender] = (
+                    f"not run: N={n0:,} took {t0:.1f} s, so N={n:,} needs over {t0 * n / n0:.0f} s"
+                )
+        work = scenario.prepare(n, seed)
+        points = {c: _Point([]) for c in contenders}
+        for contender, why in stopped.items():
+            points[contender] = _Point([], status=DID_NOT_FINISH, note=why, done=True)
+        for r in range(repeat):
+            order = [*contenders[r % len(contenders) :], *contenders[: r % len(contenders)]]
+            for contender in order:
+                point = points[contender]
+                if not point.done:
+                    _run_once(
+                        scenario, contender, work, point, time_limit=time_limit, budget=budget
+                    )
+                    if point.status == DID_NOT_FINISH:
+                        stopped[contender] = f"not run: did not finish at N={n:,}"
+                    elif point.status == FAILED:
+                        stopped[contender] = f"not run: failed at N={n:,}"
+        for contender in contenders:
+            row = _row(scenario, contender, n, points[contender])
+            rows.append(row)
+            if row.median_total_s is not None:
+                last[contender] = (n, row.median_total_s)
+            print(_describe(row), flush=True)
+        del work
+    return rows
+
+
+def _run_once(
+    scenario: Scenario[Any],
+    contender: str,
+    work: object,
+    point: _Point,
+    *,
+    time_limit: float,
+    budget: float,
+) -> None:
+    gc.collect()
+    try:
+        outcome = scenario.run(contender, work, perf_counter() + time_limit)
+    except CannotStartError as error:
+        point.status, point.note, point.done = CANNOT_START, str(error), True
+    except DidNotFinishError:
+        point.done = True
+        if not point.times:
+            point.status, point.note = DID_NOT_FINISH, f"a run took over {time_limit:g} s"
+        else:
+            point.note = f"a later run took over {time_limit:g} s"
+    except Exception as error:  # a contender's bug must not stop the others
+        point.status, point.note, point.done = FAILED, f"{type(error).__name__}: {error}", True
+    else:
+        point.times.append(outcome.seconds)
+        point.ops = outcome.ops
+        point.spent += outcome.seconds
+        if point.spent >= budget:
+            point.done = True
+
+
+def _row(scenario: Scenario[Any], contender: str, n: int, point: _Point) -> Row:
+    if point.status != OK or not point.times:
+        return Row(
+            scenario.name,
+            contender,
+            n,
+            0,
+            scenario.unit,
+            0,
+            None,
+            None,
+            None,
+            None,
+            point.status,
+            point.note,
+        )
+    per_op = [t / point.ops for t in point.times]
+    return Row(
+        scenario.name,
+        contender,
+        n,
+        point.ops,
+        scenario.unit,
+        len(per_op),
+        min(per_op),
+        statistics.median(per_op),
+        max(per_op),
+        statistics.median(point.times),
+        OK,
+        point.note,
+    )
+
+
+def _describe(row: Row) -> str:
+    head = f"{row.scenario} N={row.n:>9,} {row.peer:<10}"
+    if row.status != OK or row.median_s_per_op is None:
+        return f"{head} {row.status}: {row.note}"
+    return (
+        f"{head} {row.median_s_per_op * 1e6:10.2f} us/{row.unit} "
+        f"(total {row.median_total_s or 0:.3f} s, {row.repeats} runs)"
+    )
+
+
+def run_memory(
+    contenders: Iterable[str], sizes: dict[str, int], time_limit: float
+) -> list[MemoryRow]:
+    """Memory per allocation of each contender at its N (``sizes``)."""
+    rows = []
+    for contender in contenders:
+        n = sizes[contender]
+        gc.collect()
+        try:
+            memory = measure_memory(contender, n, perf_counter() + time_limit)
+        except CannotStartError as error:
+            row = MemoryRow(contender, n, None, None, CANNOT_START, str(error))
+        except DidNotFinishError:
+            row = MemoryRow(contender, n, None, None, DID_NOT_FINISH, f"over {time_limit:g} s")
+        else:
+            row = MemoryRow(
+                contender,
+                n,
+                memory.per_allocation,
+                memory.peak_bytes / n,
+                OK,
+                "tracemalloc; the caller keeps no result",
+            )
+        rows.append(row)
+        if row.bytes_per_allocation is None:
+            print(f"memory N={n:>9,} {contender:<10} {row.status}: {row.note}", flush=True)
+        else:
+            print(
+                f"memory N={n:>9,} {contender:<10} {row.bytes_per_allocation:8.1f} bytes "
+                "per allocation",
+                flush=True,
+            )
+    return rows
+
+
+def run_import(repeat: int) -> list[Row]:
+    """S6: one row per statement of :data:`~benchmarks.scenarios.IMPORTS`."""
+    times = measure_import(repeat)
+    rows = []
+    for name, values in times.items():
+        median = statistics.median(values)
+        row = Row(
+            "S6",
+            name,
+            1,
+            1,
+            "import",
+            len(values),
+            min(values),
+            median,
+            max(values),
+            median,
+            OK,
+            IMPORTS[name],
+        )
+        rows.append(row)
+        print(_describe(row), flush=True)
+    return rows
+
+
+# -- targets -----------------------------------------------------------------------------------
+
+Rows = dict[tuple[str, str, int], Row]
+
+
+def _ok(rows: Rows, scenario: str, peer: str, n: int) -> Row | None:
+    row = rows.get((scenario, peer, n))
+    return row if row is not None and row.status == OK else None
+
+
+def _per_op(row: Row) -> float:
+    assert row.median_s_per_op is not None
+    return row.median_s_per_op
+
+
+def _us(row: Row) -> str:
+    return f"{_per_op(row) * 1e6:.2f}"
+
+
+def _ratio(
+    target: str,
+    bar: str,
+    ours: Row | None,
+    theirs: Row | None,
+    *,
+    least: float | None = None,
+    most: float | None = None,
+    inverse: bool = False,
+    missing: str,
+) -> Target:
+    """Target on the ratio of two rows' median time per op: ``theirs / ours`` (or inverse)."""
+    if ours is None or theirs is None:
+        return Target(target, bar, "", "not measured", missing)
+    value = _per_op(ours) / _per_op(theirs) if inverse else _per_op(theirs) / _per_op(ours)
+    met = (least is None or value >= least) and (most is None or value <= most)
+    unit = "ms" if ours.scenario == "S6" else f"us per {ours.unit}"
+    if ours.scenario == "S6":
+        figures = f"{_per_op(ours) * 1e3:.1f} vs {_per_op(theirs) * 1e3:.1f} ms"
+    else:
+        figures = (
+            f"{ours.peer} at N={ours.n:,}: {_us(ours)} vs "
+            f"{theirs.peer} at N={theirs.n:,}: {_us(theirs)} {unit}"
+        )
+    return Target(target, bar, f"{value:.2f}", "yes" if met else "no", figures)
+
+
+def _target_s3_floor(rows: Rows) -> Target:
+    target, bar = "S3 churn per op: ipv6alloc / floor, at the largest N both ran", "<= 10"
+    common = [
+        n
+        for (s, p, n) in rows
+        if s == "S3" and p == "ipv6alloc" and _ok(rows, s, p, n) and _ok(rows, s, "floor", n)
+    ]
+    if not common:
+        return Target(target, bar, "", "not measured", "S3 missing for ipv6alloc or the floor")
+    n = max(common)
+    return _ratio(
+        target,
+        bar,
+        rows["S3", "ipv6alloc", n],
+        rows["S3", "floor", n],
+        most=10,
+        inverse=True,
+        missing="",
+    )
+
+
+def _target_s4(rows: Rows) -> Target:
+    target, bar = "S4 10^5 nodes, heterogeneous, dual-stack: ipv6alloc total seconds", "< 2"
+    ours = _ok(rows, "S4", "ipv6alloc", 10**5)
+    if ours is None or ours.median_total_s is None:
+        return Target(target, bar, "", "not measured", "S4 at N=10^5 missing for ipv6alloc")
+    total = ours.median_total_s
+    return Target(
+        target, bar, f"{total:.2f}", "yes" if total < 2 else "no", f"{_us(ours)} us per node"
+    )
+
+
+def _target_s5(rows: Rows, time_limit: float) -> Target:
+    target, bar = "S5 restore 10^5 nodes: netaddr IPSet time / ipv6alloc time", ">= 50"
+    ours, theirs = _ok(rows, "S5", "ipv6alloc", 10**5), rows.get(("S5", "netaddr", 10**5))
+    if ours is None or ours.median_total_s is None or theirs is None:
+        return Target(target, bar, "", "not measured", "S5 at N=10^5 missing")
+    if theirs.status == OK:
+        return _ratio(target, bar, ours, theirs, least=50, missing="")
+    if theirs.status != DID_NOT_FINISH:
+        return Target(target, bar, "", "not measured", f"netaddr: {theirs.status}")
+    # netaddr did not finish 10^5 nodes (or already a smaller N) within the time limit, so it
+    # needs more than the limit. Its time per node only grows with N during a restore (each
+    # occupy scans the free CIDRs, whose number grows), so 10^5 nodes also take at least 10^5
+    # times its time per node at the largest N it finished: the larger bound is the one quoted.
+    ours_total = ours.median_total_s
+    finished = [
+        r for (s, p, _), r in rows.items() if s == "S5" and p == "netaddr" and r.status == OK
+    ]
+    detail = f"netaddr: {theirs.note}; ipv6alloc took {ours_total:.2f} s"
+    needed = time_limit
+    if finished:
+        largest = max(finished, key=lambda r: r.n)
+        needed = max(needed, _per_op(largest) * 10**5)
+        detail += (
+            f"; netaddr took {_per_op(largest) * 1e3:.1f} ms per node at N={largest.n:,}, "
+            f"so 10^5 nodes need over {needed:.0f} s"
+        )
+    bound = needed / ours_total
+    return Target(target, bar, f"> {bound:.0f}", "yes" if bound >= 50 else "not measured", detail)
+
+
+def _target_memory(memory: Sequence[MemoryRow]) -> Target:
+    target, bar = "memory at 10^6 allocations (tracemalloc), ipv6alloc", "<= 250 bytes"
+    for m in memory:
+        if m.peer == "ipv6alloc" and m.n == 10**6 and m.bytes_per_allocation is not None:
+            value = m.bytes_per_allocation
+            return Target(
+                target,
+                bar,
+                f"{value:.0f}",
+                "yes" if value <= 250 else "no",
+                "bytes held per allocation after carving 10^6 /80s",
+            )
+    return Target(target, bar, "", "not measured", "memory at N=10^6 missing for ipv6alloc")
+
+
+def compute_targets(
+    all_rows: Sequence[Row], memory: Sequence[MemoryRow], time_limit: float
+) -> list[Target]:
+    """The issue's targets, from the rows of one run."""
+    rows = {(r.scenario, r.peer, r.n): r for r in all_rows}
+    return [
+        _ratio(
+            "S1 carve at N=10^4: netaddr IPSet time / ipv6alloc time",
+            ">= 200",
+            _ok(rows, "S1", "ipv6alloc", 10**4),
+            _ok(rows, "S1", "netaddr", 10**4),
+            least=200,
+            missing="S1 at N=10^4 missing for ipv6alloc or netaddr",
+        ),
+        _ratio(
+            "S3 churn per op: ipv6alloc at N=10^6 / at N=10^3",
+            "<= 3",
+            _ok(rows, "S3", "ipv6alloc", 10**6),
+            _ok(rows, "S3", "ipv6alloc", 10**3),
+            most=3,
+            inverse=True,
+            missing="S3 at N=10^6 or 10^3 missing for ipv6alloc",
+        ),
+        _target_s3_floor(rows),
+        _ratio(
+            "S2 home ground (65,536 /80s of a /64): ipv6alloc time / bitmap time",
+            "<= 1",
+            _ok(rows, "S2", "ipv6alloc", 65_536),
+            _ok(rows, "S2", "bitmap", 65_536),
+            most=1,
+            inverse=True,
+            missing="S2 at N=65,536 missing for ipv6alloc or bitmap",
+        ),
+        _target_s4(rows),
+        _target_s5(rows, time_limit),
+        _target_memory(memory),
+        _ratio(
+            f"S6 import cost: ipv6alloc / {STDLIB_FLOOR}",
+            "<= 1.5",
+            _ok(rows, "S6", "ipv6alloc", 1),
+            _ok(rows, "S6", "stdlib floor", 1),
+            most=1.5,
+            inverse=True,
+            missing="S6 not run",
+        ),
+        _ratio(
+            f"S6 import and first use of PrefixAllocator / {STDLIB_FLOOR}",
+            "<= 1.5",
+            _ok(rows, "S6", "ipv6alloc: PrefixAllocator", 1),
+            _ok(rows, "S6", "stdlib floor", 1),
+            most=1.5,
+            inverse=True,
+            missing="S6 not run",
+        ),
+    ]
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def write_csv(path: Path, records: Sequence[Any], machine: Machine) -> None:
+    """Write dataclass records plus the machine columns to ``path``."""
+    if not records:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(records[0])] + [f.name for f in fields(machine)]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            values = {**asdict(record), **asdict(machine)}
+            writer.writerow({k: _cell(v) for k, v in values.items()})
+
+
+def read_csv(path: Path, cls: type[T]) -> list[T]:
+    """Read records of dataclass ``cls`` back from a CSV written by :func:`write_csv`."""
+    kinds = {f.name: str(f.type) for f in fields(cls)}  # type: ignore[arg-type]
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for line in csv.DictReader(f):
+            values: dict[str, object] = {}
+            for name, kind in kinds.items():
+                text = line[name]
+                if text == "" and "None" in kind:
+                    values[name] = None
+                elif kind.startswith("int"):
+                    values[name] = int(text)
+                elif kind.startswith("float"):
+                    values[name] = float(text)
+                else:
+                    values[name] = text
+            records.append(cls(**values))
+    return records
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description="Benchmark ipv6alloc against its peers."
+    )
+    parser.add_argument("--quick", action="store_true", help="N=1000 and one repeat (CI)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per point (5)")
+    parser.add_argument(
+        "--scenario", nargs="+", choices=ALL_SCENARIOS, default=None, help="default: all"
+    )
+    parser.add_argument("--max-n", type=int, default=10**6, help="largest N swept (10^6)")
+    parser.add_argument("--n", type=int, nargs="+", default=None, help="exact N values")
+    parser.add_argument(
+        "--peer", nargs="+", choices=CONTENDERS, default=list(CONTENDERS), help="default: all"
+    )
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run (60)")
+    parser.add_argument(
+        "--budget", type=float, default=30.0, help="seconds of repeats per point, per peer (30)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc step")
+    parser.add_argument("--out", type=Path, default=None, help="results directory")
+    parser.add_argument(
+        "--targets-only",
+        action="store_true",
+        help="recompute targets.csv from the CSVs of the last run in --out; run nothing",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
+    out: Path = args.out or (RESULTS / "quick" if args.quick else RESULTS)
+    names = args.scenario or list(ALL_SCENARIOS)
+    contenders: list[str] = args.peer
+    if args.targets_only:
+        return _targets_only(out, args.time_limit)
+    machine = Machine.here()
+    print(f"{machine.machine}, {machine.cpus} CPUs, {machine.python}, {machine.date}")
+    start = perf_counter()
+    all_rows: list[Row] = []
+    for name in names:
+        if name == "S6":
+            rows = run_import(max(2 * repeat + 1, 11) if not args.quick else 3)
+        else:
+            scenario = SCENARIOS[name]
+            sizes = args.n or (scenario.quick_sizes if args.quick else scenario.sizes)
+            sizes = [n for n in sizes if n <= args.max_n] or [min(sizes)]
+            print(f"{name}: {scenario.title}")
+            rows = run_scenario(
+                scenario,
+                sizes,
+                contenders,
+                repeat=repeat,
+                time_limit=args.time_limit,
+                budget=args.budget,
+                seed=args.seed,
+            )
+        write_csv(out / f"{name}.csv", rows, machine)
+        all_rows.extend(rows)
+    memory: list[MemoryRow] = []
+    if "S1" in names and not args.no_memory:
+        largest = {
+            c: max(
+                (r.n for r in all_rows if r.scenario == "S1" and r.peer == c and r.status == OK),
+                default=min(SCENARIOS["S1"].sizes),
+            )
+            for c in contenders
+        }
+        print("memory: bytes held per allocation after carving N /80s from a /48")
+        memory = run_memory(contenders, largest, 3 * args.time_limit)
+        write_csv(out / "memory.csv", memory, machine)
+    targets = compute_targets(all_rows, memory, args.time_limit)
+    if args.scenario is None:
+        write_csv(out / "targets.csv", targets, machine)
+    _print_targets(targets)
+    print(f"done in {perf_counter() - start:.0f} s; results in {out}")
+    return 0
+
+
+def _print_targets(targets: Iterable[Target]) -> None:
+    print("targets:")
+    for target in targets:
+        print(
+            f"  [{target.met:^12}] {target.target}: {target.measured or '-'} "
+            f"(bar {target.bar}) {target.detail}"
+        )
+
+
+def _targets_only(out: Path, time_limit: float) -> int:
+    """Recompute the targets from the CSVs of one earlier run (same machine, same date)."""
+    rows: list[Row] = []
+    for name in ALL_SCENARIOS:
+        if (out / f"{name}.csv").exists():
+            rows.extend(read_csv(out / f"{name}.csv", Row))
+    memory = read_csv(out / "memory.csv", MemoryRow) if (out / "memory.csv").exists() else []
+    if not rows:
+        print(f"no results in {out}", file=sys.stderr)
+        return 1
+    source = next(out / f"{n}.csv" for n in ALL_SCENARIOS if (out / f"{n}.csv").exists())
+    with source.open(encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    machine = Machine(first["machine"], int(first["cpus"]), first["python"], first["date"])
+    targets = compute_targets(rows, memory, time_limit)
+    write_csv(out / "targets.csv", targets, machine)
+    _print_targets(targets)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
