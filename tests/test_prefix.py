@@ -664,3 +664,34 @@ def test_subnets_and_supernet_refuse_both_arguments() -> None:
         list(p.subnets(prefixlen_diff=2, new_prefix=20))
     with pytest.raises(InvalidPrefixError, match=r"give prefixlen_diff or new_prefix, not both"):
         p.supernet(prefixlen_diff=2, new_prefix=8)
+
+
+_ADDRESS_CHARS = "0123456789abcdefABCDEF:.x "
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=_ADDRESS_CHARS, max_size=45),
+        st.integers(0, 2**128 - 1).map(lambda v: str(ipaddress.IPv6Address(v))),
+        st.integers(0, 2**32 - 1).map(lambda v: str(ipaddress.IPv4Address(v))),
+        st.lists(
+            st.sampled_from(["0", "00", "01", "9", "255", "256", ""]), min_size=3, max_size=5
+        ).map(".".join),
+    )
+)
+def test_address_parsing_accepts_exactly_what_ipaddress_accepts(text: str) -> None:
+    try:
+        expected: tuple[int, int] | None = (
+            (6, int(ipaddress.IPv6Address(text))) if ":" in text
+            else (4, int(ipaddress.IPv4Address(text)))
+        )  # fmt: skip
+    except ValueError:
+        expected = None
+    try:
+        got: tuple[int, int] | None = (
+            Prefix.from_address(text).version,
+            Prefix.from_address(text).value,
+        )
+    except InvalidPrefixError:
+        got = None
+    assert got == expected

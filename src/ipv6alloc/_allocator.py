@@ -137,7 +137,8 @@ class PrefixAllocator:
             parent = fam.innermost(start, length)
             children = [q for q in fam.pools_inside(start, end, length) if q.parent is parent]
             # Allocations inside the new pool must all belong to pools nested in it.
-            for a in fam.starts.irange(start, end):
+            inside = fam.starts.irange(start, end) if fam.starts.any_in(start, end) else ()
+            for a in inside:
                 if not any(q.start <= a < q.end for q in children):
                     raise PrefixConflictError(
                         f"pool {quote(p)} overlaps allocation "
@@ -420,9 +421,10 @@ class PrefixAllocator:
             r = fam.reservation_overlapping(start, end)
             if r is not None and r <= start and fam.resv_end[r] >= end:
                 return p  # inside a reserved range already
-            for inner in list(fam.resv.irange(start, end)):
-                fam.resv.remove(inner)
-                del fam.resv_end[inner]
+            if fam.resv.any_in(start, end):
+                for inner in list(fam.resv.irange(start, end)):
+                    fam.resv.remove(inner)
+                    del fam.resv_end[inner]
             fam.resv.add(start)
             fam.resv_end[start] = end
             self._carve_everywhere(fam, start, end, length)

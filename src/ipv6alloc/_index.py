@@ -136,6 +136,21 @@ class SortedInts:
             return self._chunks[k - 1][-1]
         return None
 
+    def any_in(self, low: int, high: int) -> bool:
+        """Whether some item lies in ``[low, high)``. Runtime complexity: O(log n).
+
+        >>> s = SortedInts()
+        >>> s.add(10)
+        >>> s.any_in(5, 10), s.any_in(5, 11), s.any_in(11, 20)
+        (False, True, False)
+        """
+        maxes = self._maxes
+        k = bisect_left(maxes, low)
+        if k == len(maxes):
+            return False
+        chunk = self._chunks[k]
+        return chunk[bisect_left(chunk, low)] < high
+
     def irange(self, low: int, high: int) -> Iterator[int]:
         """Yield the items in ``[low, high)`` in order. Runtime complexity: O(log n + k)."""
         maxes = self._maxes

@@ -92,6 +92,8 @@ class Family:
 
     def pools_inside(self, start: int, end: int, prefixlen: int) -> Iterator[Pool]:
         """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
+        if not self.pool_keys.any_in(start << 8, end << 8):
+            return
         for key in self.pool_keys.irange(start << 8, end << 8):
             length = key & 0xFF
             if length > prefixlen:
@@ -116,5 +118,7 @@ class Family:
         first = self.resv.floor(start)
         if first is not None and self.resv_end[first] > start:
             yield start, min(end, self.resv_end[first])
+        if not self.resv.any_in(start + 1, end):
+            return
         for r in self.resv.irange(start + 1, end):
             yield r, min(end, self.resv_end[r])
