@@ -343,7 +343,7 @@ class NodeAllocator:
                 families = []
                 for version in self._families:
                     if version == 6:
-                        families.append(self._assign_ipv6(node, held, skipped, warnings))
+                        families.append(self._assign_ipv6(node, held, skipped))
                     else:
                         families.append(self._from_cluster(node.name, held, version, ""))
             except Ipv6AllocError:
@@ -380,9 +380,7 @@ class NodeAllocator:
         reason = f"/{mask} from the IPv{version} cluster pool {self._cluster_text[version]}{why}"
         return FamilyAssignment(prefix, "cluster", pool, reason)
 
-    def _assign_ipv6(
-        self, node: Node, held: _Held, skipped: list[str], warnings: list[str]
-    ) -> FamilyAssignment:
+    def _assign_ipv6(self, node: Node, held: _Held, skipped: list[str]) -> FamilyAssignment:
         for interface in node.subnets:
             try:
                 decision = self._policy.choose(
@@ -391,7 +389,7 @@ class NodeAllocator:
             except PolicyError as e:
                 skipped.append(f"{interface}: {e}")
                 continue
-            result = self._try_provider(node.name, held, decision, warnings)
+            result = self._try_provider(node.name, held, decision)
             if isinstance(result, str):
                 skipped.append(f"{interface}: {result}")
                 continue
@@ -402,9 +400,7 @@ class NodeAllocator:
         why = " (no usable provider subnet)" if node.subnets else " (no provider subnet)"
         return self._from_cluster(node.name, held, 6, why)
 
-    def _try_provider(
-        self, name: str, held: _Held, decision: Decision, warnings: list[str]
-    ) -> FamilyAssignment | str:
+    def _try_provider(self, name: str, held: _Held, decision: Decision) -> FamilyAssignment | str:
         """Allocate from the decision's pool; on failure undo this subnet's changes."""
         pool = decision.pool
         added = False
