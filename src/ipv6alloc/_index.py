@@ -10,7 +10,7 @@ approximate", as ``sortedcontainers`` says of the same layout.
 the prefix length of the largest aligned block it can hold. A gap holds an aligned block of
 length ``L`` exactly when its class is at most ``L``, so "the first gap after ``x`` that can
 hold a /L" is a search for the first class byte ``<= L``. Classes live in one ``bytearray`` per
-chunk and each chunk's smallest class in another; the searches run as precompiled byte-class
+chunk and each chunk's smallest class in another; the searches run as cached byte-class
 regular expressions, so they scan in C rather than in Python loops.
 """
 
