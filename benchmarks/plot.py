@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .peers import CONTENDERS
+from .peers import CONTENDERS, LABELS
 from .run import RESULTS
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 COLORS = {
     "ipv6alloc": "#d62728",
     "netaddr": "#1f77b4",
+    "netaddr-naive": "#17becf",
     "ipaddress": "#2ca02c",
     "bitmap": "#9467bd",
     "floor": "#7f7f7f",
@@ -46,8 +47,10 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 
 def _footer(rows: Sequence[dict[str, str]]) -> str:
+    """Machine, Python and date(s) of the rows (rows merged from several runs keep theirs)."""
     first = rows[0]
-    return f"{first['machine']}, {first['cpus']} CPUs, {first['python']}, {first['date']}"
+    dates = sorted({row["date"] for row in rows if row["date"]})
+    return f"{first['machine']}, {first['cpus']} CPUs, {first['python']}, {' and '.join(dates)}"
 
 
 def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
@@ -63,15 +66,17 @@ def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
     for row in rows:
         by_peer[row["peer"]].append(row)
     unit = rows[0]["unit"]
+    peer_of: dict[str, str] = {}  # legend label -> contender
     for peer in sorted(by_peer, key=_order):
         done = [r for r in by_peer[peer] if r["status"] == "ok"]
         missing = [r for r in by_peer[peer] if r["status"] != "ok"]
-        label = peer
+        label = _label(peer)
         if missing and not done and len({r["status"] for r in missing}) == 1:
             label += f" ({missing[0]['status']})"
         elif missing:
             first = min(missing, key=lambda r: int(r["n"]))
             label += f" ({first['status']} at N={int(first['n']):,})"
+        peer_of[label] = peer
         if not done:
             ax.plot([], [], color=COLORS.get(peer, "black"), marker="x", ls="none", label=label)
             continue
@@ -99,7 +104,7 @@ def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
     ax.set_title(TITLES.get(name, name), fontsize=11)
     ax.grid(True, which="both", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
-    ranked = sorted(zip(labels, handles, strict=True), key=lambda h: _order(h[0].split(" (")[0]))
+    ranked = sorted(zip(labels, handles, strict=True), key=lambda h: _order(peer_of[h[0]]))
     ax.legend([h for _, h in ranked], [label for label, _ in ranked], fontsize=8)
     fig.supxlabel(_footer(rows), x=0.01, ha="left", fontsize=6, color="gray")
     fig.savefig(out, dpi=110)
@@ -110,6 +115,7 @@ def plot_bars(
     out: Path,
     title: str,
     *,
+    peers: Sequence[str],
     labels: Sequence[str],
     values: Sequence[float],
     xlabel: str,
@@ -122,9 +128,9 @@ def plot_bars(
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(labels) + 1.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(labels) + 1.6), layout="constrained")
     positions = range(len(labels))
-    colors = [COLORS.get(label.split(" (")[0].split(":")[0], "black") for label in labels]
+    colors = [COLORS.get(peer.split(":")[0], "black") for peer in peers]
     ax.barh(positions, values, color=colors)
     ax.set_yticks(list(positions), labels)
     ax.invert_yaxis()
@@ -135,7 +141,7 @@ def plot_bars(
         if value > 0:
             ax.text(value, y, f" {value:.3g}", va="center", fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=11)
+    fig.suptitle(title, fontsize=11)  # over the figure: the labels can be long
     ax.grid(True, axis="x", which="both", alpha=0.3)
     fig.supxlabel(footer, x=0.01, ha="left", fontsize=6, color="gray")
     fig.savefig(out, dpi=110)
@@ -146,18 +152,25 @@ def _order(peer: str) -> int:
     return CONTENDERS.index(peer) if peer in CONTENDERS else len(CONTENDERS)
 
 
+def _label(peer: str) -> str:
+    """How tables and plots name a contender (the two netaddr peers by how they work)."""
+    return LABELS.get(peer, peer)
+
+
 def _bar_data(
     rows: Sequence[dict[str, str]], column: str, scale: float
-) -> tuple[list[str], list[float]]:
-    labels, values = [], []
+) -> tuple[list[str], list[str], list[float]]:
+    """Contenders, their labels and values, in contender order (0 where there is none)."""
+    peers, labels, values = [], [], []
     for row in sorted(rows, key=lambda r: _order(r["peer"])):
+        peers.append(row["peer"])
         if row["status"] == "ok" and row[column]:
-            labels.append(row["peer"])
+            labels.append(_label(row["peer"]))
             values.append(float(row[column]) * scale)
         else:
-            labels.append(f"{row['peer']} ({row['status']})")
+            labels.append(f"{_label(row['peer'])} ({row['status']})")
             values.append(0.0)
-    return labels, values
+    return peers, labels, values
 
 
 def _cell(row: dict[str, str], scale: float) -> str:
@@ -187,7 +200,7 @@ def markdown(results: Path) -> str:
             cells[r["peer"]][int(r["n"])] = _cell(r, scale)
         for peer in sorted(cells, key=_order):
             line = " | ".join(cells[peer].get(n, "") for n in sizes)
-            out.append(f"| {peer} | {line} |")
+            out.append(f"| {_label(peer)} | {line} |")
         out.append("")
     path = results / "memory.csv"
     if path.exists() and (rows := _read(path)):
@@ -195,7 +208,7 @@ def markdown(results: Path) -> str:
         out.append("| contender | N | bytes per allocation |\n|---|---|---|")
         for r in sorted(rows, key=lambda r: _order(r["peer"])):
             value = f"{float(r['bytes_per_allocation']):.0f}" if r["status"] == "ok" else ""
-            out.append(f"| {r['peer']} | {int(r['n']):,} | {value or r['status']} |")
+            out.append(f"| {_label(r['peer'])} | {int(r['n']):,} | {value or r['status']} |")
         out.append("")
     path = results / "targets.csv"
     if path.exists() and (rows := _read(path)):
@@ -232,10 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         path = results / f"{name}.csv"
         if path.exists() and (rows := _read(path)):
-            labels, values = _bar_data(rows, unit, scale)
+            peers, labels, values = _bar_data(rows, unit, scale)
             plot_bars(
                 results / f"{name}.png",
                 TITLES[name],
+                peers=peers,
                 labels=labels,
                 values=values,
                 xlabel=xlabel,
@@ -245,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             written.append(f"{name}.png")
     path = results / "memory.csv"
     if path.exists() and (rows := _read(path)):
-        labels, values = _bar_data(rows, "bytes_per_allocation", 1.0)
+        peers, labels, values = _bar_data(rows, "bytes_per_allocation", 1.0)
         labels = [
             f"{label} (N={int(row['n']):,})" if row["status"] == "ok" else label
             for label, row in zip(
@@ -255,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plot_bars(
             results / "memory.png",
             "Memory held per allocation (tracemalloc), N /80s carved from a /48",
+            peers=peers,
             labels=labels,
             values=values,
             xlabel="bytes per allocation",

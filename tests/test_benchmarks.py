@@ -3,7 +3,8 @@
 Every contender runs every scenario at a small N in-process; the test checks what it holds at
 the end: the right number of blocks, all inside the pools, none overlapping another, reserved
 addresses left out. It also checks the peers' interface, the bitmap peer's 16-bit limit, the
-time limit and an end-to-end quick run of the runner.
+time limit, the targets against both netaddr peers, merging one contender into earlier results
+and an end-to-end quick run of the runner.
 """
 
 from __future__ import annotations
@@ -224,8 +225,94 @@ def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert memory["ipv6alloc"]["status"] == "ok"
     assert memory["bitmap"]["status"] == "cannot start"
     targets = _read(tmp_path / "targets.csv")
-    assert len(targets) == 9
+    assert len(targets) == 11
     assert {t["met"] for t in targets} <= {"yes", "no", "not measured"}
     # The targets can be recomputed from the CSVs alone, to the same result.
     assert bench_run.main(["--targets-only", "--out", str(tmp_path)]) == 0
     assert _read(tmp_path / "targets.csv") == targets
+
+
+@pytest.mark.parametrize("scenario", ["S1", "S3", "S5"])
+def test_both_netaddr_peers_make_the_same_choices(scenario: str) -> None:
+    # Both take the lowest free CIDR that can hold the length, from the same free space: one
+    # keeps it up to date, the other computes it as pool - allocated on every allocation.
+    assert _run("netaddr", scenario).blocks == _run("netaddr-naive", scenario).blocks
+
+
+def test_netaddr_naive_occupy_refuses_a_taken_block_and_release_frees_it() -> None:
+    peer = load("netaddr-naive")(Pool(6, DOC, 120), None, 4)
+    peer.occupy(DOC + 0x40, 122)
+    for value, prefixlen in ((DOC + 0x40, 122), (DOC + 0x44, 126), (DOC + 0x200, 128)):
+        with pytest.raises(ValueError, match=r"taken|not in pool"):
+            peer.occupy(value, prefixlen)
+    assert peer.allocate(121) == (DOC + 0x80, 121)
+    peer.release(DOC + 0x40, 122)
+    assert peer.allocate(122) == (DOC, 122)
+    assert peer.allocate(122) == (DOC + 0x40, 122)
+
+
+def _row(scenario: str, peer: str, n: int, per_op: float | None) -> bench_run.Row:
+    unit = "node" if scenario == "S5" else "op"
+    if per_op is None:
+        note = "a run took over 60 s"
+        return bench_run.Row(
+            scenario, peer, n, 0, unit, 0, None, None, None, None, bench_run.DID_NOT_FINISH, note
+        )
+    return bench_run.Row(
+        scenario, peer, n, n, unit, 5, per_op, per_op, per_op, per_op * n, bench_run.OK
+    )
+
+
+def test_netaddr_targets_use_the_guide_peer_and_report_the_other() -> None:
+    rows = [
+        _row("S1", "ipv6alloc", 10**4, 1e-6),
+        _row("S1", "netaddr-naive", 10**4, 3e-4),
+        _row("S1", "netaddr", 10**4, 1e-4),
+        _row("S5", "ipv6alloc", 10**5, 1e-5),
+        _row("S5", "netaddr-naive", 10**3, 1e-3),
+        _row("S5", "netaddr-naive", 10**4, None),
+        _row("S5", "netaddr-naive", 10**5, None),
+        _row("S5", "netaddr", 10**3, 2e-2),
+        _row("S5", "netaddr", 10**5, None),
+    ]
+    targets = {t.target: t for t in bench_run.compute_targets(rows, [], time_limit=60)}
+    s1 = [t for name, t in targets.items() if name.startswith("S1")]
+    s5 = [t for name, t in targets.items() if name.startswith("S5")]
+    # The target first, against the guide's definition; then the other peer, labelled.
+    assert "per the guide" in s1[0].target
+    assert "informational" in s1[1].target
+    assert "incremental" in s1[1].target
+    assert (s1[0].measured, s1[0].met) == ("300.00", "yes")
+    assert (s1[1].measured, s1[1].met) == ("100.00", "no")
+    # Did not finish: a lower bound from the largest N finished, per-op time times 10^5,
+    # against ipv6alloc's 1 s, and never below the time limit.
+    assert "per the guide" in s5[0].target
+    assert (s5[0].measured, s5[0].met) == ("> 100", "yes")
+    assert s5[0].detail.startswith("lower bound")
+    assert (s5[1].measured, s5[1].met) == ("> 2000", "yes")
+    assert "informational" in s5[1].target
+    quick = [
+        _row("S5", "ipv6alloc", 10**5, 1e-5),
+        _row("S5", "netaddr-naive", 10**3, 1e-4),
+        _row("S5", "netaddr-naive", 10**5, None),
+    ]
+    bound = bench_run.compute_targets(quick, [], time_limit=30)
+    s5 = [t for t in bound if t.target.startswith("S5")]
+    # 10^5 x 0.1 ms = 10 s is below the 30 s limit it did not finish within: 30 s is the bound.
+    assert (s5[0].measured, s5[0].met) == ("> 30", "not measured")
+    assert s5[1].met == "not measured"  # no row for the incremental peer
+
+
+def test_merge_replaces_only_the_contenders_run(tmp_path: Path) -> None:
+    common = ["--n", "200", "--repeat", "1", "--scenario", "S1", "--out", str(tmp_path)]
+    assert bench_run.main([*common, "--peer", "ipv6alloc", "floor"]) == 0
+    before = {r["peer"]: r for r in _read(tmp_path / "S1.csv")}
+    assert bench_run.main([*common, "--peer", "netaddr-naive", "floor", "--merge"]) == 0
+    rows = _read(tmp_path / "S1.csv")
+    assert [r["peer"] for r in rows] == ["ipv6alloc", "netaddr-naive", "floor"]
+    assert rows[0] == before["ipv6alloc"]  # kept as it was, with its own date
+    assert [r["peer"] for r in _read(tmp_path / "memory.csv")] == [
+        "ipv6alloc",
+        "netaddr-naive",
+        "floor",
+    ]
