@@ -274,7 +274,7 @@ class NodeAllocator:
         self._extra_reserved = tuple(self._allocator.reserved())
         self._nodes: dict[str, _Held] = {}
         self._pool_users: dict[Prefix, set[str]] = {}
-        self._pending = 0  # node addresses waiting to be reserved (see _Held.pending)
+        self._waiting: set[str] = set()  # nodes with addresses waiting to be reserved
 
     # -- properties -------------------------------------------------------------------------
 
@@ -366,7 +366,7 @@ class NodeAllocator:
                 f"{holder.prefix if holder else '?'}{owner}; it is reserved once that is released"
             )
             held.pending.append(address)
-            self._pending += 1
+            self._waiting.add(held.assignment.node)
         else:
             held.reserved.append(address)
 
@@ -454,7 +454,7 @@ class NodeAllocator:
                     self._pool_users[pool] = set()
         held.allocated.clear()
         held.reserved.clear()
-        self._pending -= len(held.pending)
+        self._waiting.discard(name)
         held.pending.clear()
         held.pools.clear()
 
@@ -555,7 +555,7 @@ class NodeAllocator:
             for address in inside:
                 held.reserved.remove(address)
                 held.pending.append(address)
-                self._pending += 1
+                self._waiting.add(held.assignment.node)
                 self._allocator.unreserve(address)
                 found = True
             for address in sorted(set(inside)):
@@ -568,9 +568,11 @@ class NodeAllocator:
 
     def _retry_pending(self, released: list[Prefix]) -> None:
         """Reserve the pending node addresses that lay inside the released prefixes."""
-        if not self._pending:
-            return
-        for held in self._nodes.values():
+        for name in list(self._waiting):
+            held = self._nodes.get(name)
+            if held is None:
+                self._waiting.discard(name)
+                continue
             for address in list(held.pending):
                 if any(address.subnet_of(p) for p in released):
                     try:
@@ -579,7 +581,8 @@ class NodeAllocator:
                         continue
                     held.pending.remove(address)
                     held.reserved.append(address)
-        self._pending = sum(len(held.pending) for held in self._nodes.values())
+            if not held.pending:
+                self._waiting.discard(name)
 
     def _restore_pool(self, node: Node, held: _Held, prefix: Prefix) -> None:
         """Make sure the pool of the node's subnet that holds ``prefix`` exists."""

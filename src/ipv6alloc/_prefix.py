@@ -259,11 +259,9 @@ class Prefix:
     @property
     def network_address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         """The first address, as an ``ipaddress`` object."""
-        return (
-            ipaddress.ip_address(self.value)
-            if self.version == 4
-            else ipaddress.IPv6Address(self.value)
-        )
+        if self.version == 4:
+            return ipaddress.IPv4Address(self.value)
+        return ipaddress.IPv6Address(self.value)
 
     @property
     def broadcast_address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
