@@ -32,9 +32,18 @@ CORE_LAYERS: dict[str, set[str]] = {
         "_state",
         "_stats",
     },
-    "_policy": {"_bits", "_errors", "_prefix"},
-    "_node": {"_allocator", "_bits", "_errors", "_policy", "_prefix"},
-    "__init__": {"_allocator", "_errors", "_node", "_policy", "_prefix", "_stats"},
+    "_interface": {"_errors", "_prefix"},
+    "_policy": {"_errors", "_interface", "_prefix"},
+    "_node": {"_allocator", "_bits", "_errors", "_interface", "_policy", "_prefix"},
+    "__init__": {
+        "_allocator",
+        "_errors",
+        "_interface",
+        "_node",
+        "_policy",
+        "_prefix",
+        "_stats",
+    },
 }
 #: Edge modules: they may import the core and third-party packages; the core never imports them.
 EDGE = {"_demo", "_cli", "__main__", "strategies"}

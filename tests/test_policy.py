@@ -16,13 +16,11 @@ from ipv6alloc._errors import (
     Ipv6AllocError,
     PolicyError,
 )
+from ipv6alloc._interface import Decision, Interface, Policy
 from ipv6alloc._policy import (
-    Decision,
     ExtraBitsPolicy,
     FixedPolicy,
-    Interface,
     PodsPolicy,
-    Policy,
     ProviderPolicy,
     SafePolicy,
     TalosPolicy,

@@ -6,7 +6,9 @@ with the same data:
 - ``allocate(prefixlen) -> (value, prefixlen)``: carve a free block of that length;
 - ``release(value, prefixlen)``: give an allocated block back;
 - ``occupy(value, prefixlen)``: claim a block that is already in use elsewhere (a restart, or a
-  reserved address: an address is its /128 or /32).
+  reserved address: an address is its /128 or /32);
+- ``settle()``: finish work deferred by the calls before (the scenarios call it inside the
+  timed region, so deferred work is paid for where it is incurred).
 
 A contender raises :class:`PoolFullError` when no block of the length is left and
 :class:`CannotStartError` when it cannot serve the pool at all (the bitmap peer beyond 16 bits
@@ -95,6 +97,10 @@ class Peer(Protocol):
 
     def occupy(self, value: int, prefixlen: int) -> None:
         """Claim a block that is already in use (restart) or must be kept out (reservation)."""
+        ...
+
+    def settle(self) -> None:
+        """Finish any work deferred by earlier calls; timed with them (most peers defer none)."""
         ...
 
 

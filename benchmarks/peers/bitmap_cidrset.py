@@ -89,3 +89,6 @@ class BitmapCidrSetPeer:
             if not (self._used >> i) & 1:
                 self._used |= 1 << i
                 self._allocated += 1
+
+    def settle(self) -> None:
+        """Nothing is deferred."""

@@ -60,3 +60,6 @@ class FloorPeer:
     def occupy(self, value: int, prefixlen: int) -> None:
         bisect_left(self._keys, value)
         self._blocks[value] = prefixlen
+
+    def settle(self) -> None:
+        """Nothing is deferred."""

@@ -55,3 +55,7 @@ class Ipv6allocPeer:
 
     def occupy(self, value: int, prefixlen: int) -> None:
         self._allocator.occupy(Prefix(self._version, value, prefixlen))
+
+    def settle(self) -> None:
+        """Index the allocations of a pending run (any call that reads the state does it)."""
+        len(self._allocator)

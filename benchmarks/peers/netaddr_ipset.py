@@ -59,3 +59,6 @@ class NetaddrIPSetPeer:
         if block not in self._free:
             raise ValueError(f"{block} is not free in pool {self._pool}")
         self._free.remove(block)
+
+    def settle(self) -> None:
+        """Nothing is deferred."""

@@ -71,3 +71,6 @@ class NetaddrNaivePeer:
         if block in self._allocated:
             raise ValueError(f"{block} is already taken in pool {self._pool}")
         self._allocated.add(block)
+
+    def settle(self) -> None:
+        """Nothing is deferred."""

@@ -168,3 +168,6 @@ class StdlibIpaddressPeer:
         if self._covering(block) is not None or block in self._inner:
             raise ValueError(f"{block} overlaps a taken block")
         self._take(block)
+
+    def settle(self) -> None:
+        """Nothing is deferred."""

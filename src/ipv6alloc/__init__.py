@@ -3,8 +3,9 @@
 The public API is re-exported here; every other module but :mod:`ipv6alloc.strategies` (for
 Hypothesis users) is private. Layers, lowest first (each imports only those below it)::
 
-    _errors -> _bits -> _index -> _prefix -> _state, _stats -> _allocator, _policy -> _node
-    -> this facade; edge modules (_demo, _cli, strategies) import the core, never the reverse.
+    _errors -> _bits -> _index -> _prefix -> _state, _stats, _interface
+    -> _allocator, _policy -> _node -> this facade; edge modules (_demo, _cli, strategies)
+    import the core, never the reverse.
 
 Names are loaded on first use (PEP 562), so ``import ipv6alloc`` costs next to nothing and a
 program that only needs :class:`PrefixAllocator` never loads the node layer. Everything loads
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
         UnknownNodeError,
         UnknownPoolError,
     )
+    from ._interface import (
+        Decision,
+        Interface,
+        InterfaceLike,
+        Policy,
+    )
     from ._node import (
         Assignment,
         FamilyAssignment,
@@ -40,13 +47,9 @@ if TYPE_CHECKING:
         RestoreResult,
     )
     from ._policy import (
-        Decision,
         ExtraBitsPolicy,
         FixedPolicy,
-        Interface,
-        InterfaceLike,
         PodsPolicy,
-        Policy,
         ProviderPolicy,
         SafePolicy,
         TalosPolicy,
@@ -108,12 +111,12 @@ _SOURCES = {
     "AllocatorStatistics": "_stats",
     "Assignment": "_node",
     "ConfigurationError": "_errors",
-    "Decision": "_policy",
+    "Decision": "_interface",
     "ExtraBitsPolicy": "_policy",
     "FamilyAssignment": "_node",
     "FixedPolicy": "_policy",
-    "Interface": "_policy",
-    "InterfaceLike": "_policy",
+    "Interface": "_interface",
+    "InterfaceLike": "_interface",
     "InvalidPrefixError": "_errors",
     "Ipv6AllocError": "_errors",
     "Node": "_node",
@@ -122,7 +125,7 @@ _SOURCES = {
     "NotInPoolError": "_errors",
     "Placement": "_allocator",
     "PodsPolicy": "_policy",
-    "Policy": "_policy",
+    "Policy": "_interface",
     "PolicyError": "_errors",
     "PoolExhaustedError": "_errors",
     "PoolStatistics": "_stats",

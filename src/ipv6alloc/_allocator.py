@@ -2,8 +2,8 @@
 
 How it works (see ``docs/design.md`` for the long form):
 
-- Each IP family keeps its allocations as a sorted index of start addresses plus a dict of
-  their lengths (and a dict of owners, only for allocations that have one), and its
+- Each IP family keeps its allocations as a sorted index of start addresses with their
+  lengths (and a dict of owners, only for allocations that have one), and its
   reservations as a sorted index of maximal, disjoint reserved ranges.
 - Each pool keeps a :class:`~ipv6alloc._index.GapIndex` of its *free* ranges: the pool minus
   its own allocations, the reservations and the pools nested inside it. Allocation searches the
@@ -34,8 +34,8 @@ from ._errors import (
     quote,
 )
 from ._invariants import check_allocator
-from ._prefix import Prefix, PrefixLike, address_text
-from ._state import Family, Pool
+from ._prefix import Prefix, PrefixLike, _Draft, address_text
+from ._state import Family, Pool, Run
 from ._stats import Allocation, AllocatorStatistics, PoolStatistics
 
 __all__ = [
@@ -50,6 +50,10 @@ __all__ = [
 Placement: TypeAlias = Literal["lowest", "next-fit"]
 _PLACEMENTS = ("lowest", "next-fit")
 _trusted = Prefix._trusted
+_new = object.__new__
+#: Stands for a ``pool=`` argument that may not open a run (a mutable object, such as a
+#: ``netaddr.IPNetwork``, could change between two calls and still be the same object).
+_NO_KEY = object()
 
 
 class PrefixAllocator:
@@ -90,6 +94,7 @@ class PrefixAllocator:
         self._lock = threading.RLock()
         self._families = {4: Family(4), 6: Family(6)}
         self._order: dict[Pool, None] = {}  # the pools in the order added (a set that keeps it)
+        self._run: Run | None = None  # allocations in a row, not yet indexed (see Run)
         for pool in pools:
             self.add_pool(pool)
         for item in reserved:
@@ -106,6 +111,7 @@ class PrefixAllocator:
     def pools(self) -> tuple[Prefix, ...]:
         """The pools, in the order they were added."""
         with self._lock:
+            self._settle()
             return tuple(pool.prefix for pool in self._order)
 
     def add_pool(self, prefix: PrefixLike) -> Prefix:
@@ -129,6 +135,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             end = start + p.num_addresses
@@ -137,8 +144,8 @@ class PrefixAllocator:
             parent = fam.innermost(start, length)
             children = [q for q in fam.pools_inside(start, end, length) if q.parent is parent]
             # Allocations inside the new pool must all belong to pools nested in it.
-            inside = fam.starts.irange(start, end) if fam.starts.any_in(start, end) else ()
-            for a in inside:
+            inside = fam.blocks.irange(start, end) if fam.blocks.any_in(start, end) else ()
+            for a, _ in inside:
                 if not any(q.start <= a < q.end for q in children):
                     raise PrefixConflictError(
                         f"pool {quote(p)} overlaps allocation "
@@ -182,6 +189,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
             pool = self._pool(p)
             if pool.count:
@@ -242,48 +250,83 @@ class PrefixAllocator:
         ...
         ipv6alloc._errors.PoolExhaustedError: pool '10.0.0.0/23' has no free /24 left
         """
+        # The hot path: the block right after the previous one, while its gap lasts (see Run).
+        # ``is`` compares arguments with the run's own objects: it never mistakes a bool or a
+        # float for the int, and at worst sends an equal value the long way. The lock is taken
+        # by hand: half the cost of a ``with`` statement.
+        lock = self._lock
+        lock.acquire()
+        try:
+            run = self._run
+            if (
+                run is not None
+                and run.prefixlen is prefixlen
+                and run.key is pool
+                and run.wanted is version
+            ):
+                start = run.next
+                end = start + run.size
+                if end <= run.limit:
+                    run.next = end
+                    run.starts.append(start)
+                    if owner is not None:
+                        run.owners[start] = owner
+                    draft = _new(_Draft)  # Prefix._trusted, inlined
+                    draft.version = run.version
+                    draft.value = start
+                    draft.prefixlen = prefixlen
+                    draft.__class__ = Prefix  # type: ignore[assignment]
+                    return cast("Prefix", draft)
+            self._settle()
+            return self._allocate(prefixlen, pool, owner, version)
+        finally:
+            lock.release()
+
+    def _allocate(
+        self, prefixlen: int, pool: PrefixLike | None, owner: Hashable, version: int | None
+    ) -> Prefix:
+        """:meth:`allocate` without a run to extend; the caller holds the lock."""
         given: object = prefixlen  # checked at run time: callers may pass untyped values
         if type(given) is not int or not 0 <= prefixlen <= 128:
             raise InvalidPrefixError(
                 f"prefix length {quote(repr(given))} must be an integer from 0 to 128"
             )
-        with self._lock:
-            if pool is not None:
-                target = self._pool(Prefix.coerce(pool))
-                if version is not None and version != target.prefix.version:
-                    raise UnknownPoolError(
-                        f"pool {quote(target.prefix)} is not an IPv{version} pool"
-                    )
-                self._check_length(target, prefixlen)
-                found = self._allocate_in(target, prefixlen, owner)
-                if found is None:
-                    raise PoolExhaustedError(
-                        f"pool {quote(target.prefix)} has no free /{prefixlen} left"
-                    )
-                return found
-            tried: list[Pool] = []
-            for target in self._order:
-                p = target.prefix
-                if (version is not None and p.version != version) or not (
-                    p.prefixlen <= prefixlen <= WIDTH[p.version]
-                ):
-                    continue
-                tried.append(target)
-                found = self._allocate_in(target, prefixlen, owner)
-                if found is not None:
-                    return found
-            which = f"IPv{version} pool" if version is not None else "pool"
-            if not tried:
-                raise PoolExhaustedError(f"no {which} can hold a /{prefixlen}")
-            if len(tried) == 1:
+        # Only immutable ``pool=`` values may open a run: it is matched by identity.
+        key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
+        if pool is not None:
+            target = self._pool(Prefix.coerce(pool))
+            if version is not None and version != target.prefix.version:
+                raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
+            self._check_length(target, prefixlen)
+            found = self._allocate_in(target, prefixlen, owner, key, version)
+            if found is None:
                 raise PoolExhaustedError(
-                    f"pool {quote(tried[0].prefix)} has no free /{prefixlen} left"
+                    f"pool {quote(target.prefix)} has no free /{prefixlen} left"
                 )
-            raise PoolExhaustedError(
-                f"no {which} has a free /{prefixlen} left ({len(tried)} pools tried)"
-            )
+            return found
+        tried: list[Pool] = []
+        for target in self._order:
+            p = target.prefix
+            if (version is not None and p.version != version) or not (
+                p.prefixlen <= prefixlen <= WIDTH[p.version]
+            ):
+                continue
+            tried.append(target)
+            found = self._allocate_in(target, prefixlen, owner, key, version)
+            if found is not None:
+                return found
+        which = f"IPv{version} pool" if version is not None else "pool"
+        if not tried:
+            raise PoolExhaustedError(f"no {which} can hold a /{prefixlen}")
+        if len(tried) == 1:
+            raise PoolExhaustedError(f"pool {quote(tried[0].prefix)} has no free /{prefixlen} left")
+        raise PoolExhaustedError(
+            f"no {which} has a free /{prefixlen} left ({len(tried)} pools tried)"
+        )
 
-    def _allocate_in(self, pool: Pool, prefixlen: int, owner: Hashable) -> Prefix | None:
+    def _allocate_in(
+        self, pool: Pool, prefixlen: int, owner: Hashable, key: object, wanted: int | None
+    ) -> Prefix | None:
         gaps = pool.gaps
         if self._next_fit:
             found = gaps.find(prefixlen, pool.cursor)
@@ -295,17 +338,42 @@ class PrefixAllocator:
             return None
         start, k, i = found
         size = 1 << (gaps.width - prefixlen)
-        gaps.take(start, start + size, k, i)
+        end = start + size
+        gap_end = gaps.end_of(k, i)
+        gaps.take(start, end, k, i)
         if self._next_fit:
-            cursor = start + size
-            pool.cursor = cursor if cursor < pool.end else pool.start
+            pool.cursor = end if end < pool.end else pool.start
+        fam = self._families[pool.prefix.version]
         self._record(pool, start, prefixlen, size, owner)
+        if end + size <= gap_end:
+            # The same request, repeated, would take the blocks that follow in this gap:
+            # lowest placement found none lower, and next-fit's cursor now points at them.
+            self._run = Run(
+                pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
+            )
         return _trusted(pool.prefix.version, start, prefixlen)
+
+    def _settle(self) -> None:
+        """Write the pending run's blocks to the indexes; the caller holds the lock."""
+        run = self._run
+        if run is None:
+            return
+        self._run = None
+        base, end = run.base, run.next
+        if end == base:
+            return
+        pool, prefixlen, count = run.pool, run.prefixlen, len(run.starts)
+        pool.gaps.carve(base, end)
+        run.family.blocks.add_run(run.starts, prefixlen)
+        pool.allocated += end - base
+        pool.count += count
+        pool.by_len[prefixlen] = pool.by_len.get(prefixlen, 0) + count
+        if self._next_fit:
+            pool.cursor = end if end < pool.end else pool.start
 
     def _record(self, pool: Pool, start: int, prefixlen: int, size: int, owner: Hashable) -> None:
         fam = self._families[pool.prefix.version]
-        fam.starts.add(start)
-        fam.lengths[start] = prefixlen
+        fam.blocks.add(start, prefixlen)
         if owner is not None:
             fam.owners[start] = owner
         pool.allocated += size
@@ -335,9 +403,10 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
-            if fam.lengths.get(start) == length:
+            if fam.blocks.get(start) == length:
                 held = fam.owners.get(start)
                 if held == owner:
                     return p
@@ -365,16 +434,16 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
             start = p.value
-            if fam.lengths.get(start) != p.prefixlen:
+            if fam.blocks.get(start) != p.prefixlen:
                 raise NotAllocatedError(f"{quote(p)} is not allocated")
             pool = fam.innermost(start, p.prefixlen)
             assert pool is not None
             size = p.num_addresses
-            del fam.lengths[start]
+            fam.blocks.remove(start)
             fam.owners.pop(start, None)
-            fam.starts.remove(start)
             pool.gaps.fill(start, start + size)
             pool.allocated -= size
             pool.count -= 1
@@ -404,6 +473,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             end = start + p.num_addresses
@@ -440,6 +510,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             key = (start, length)
@@ -485,7 +556,7 @@ class PrefixAllocator:
         taken.extend((c.start, c.end) for c in pool.children if start <= c.start < end)
         width = fam.width
         taken.extend(
-            (a, a + (1 << (width - fam.lengths[a]))) for a in fam.starts.irange(start, end)
+            (a, a + (1 << (width - length))) for a, length in fam.blocks.irange(start, end)
         )
         taken.sort()
         cursor = start
@@ -513,11 +584,12 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix_or_address)
         with self._lock:
+            self._settle()
             fam = self._families[p.version]
-            found = fam.starts.floor(p.value)
-            if found is None:
+            block = fam.blocks.floor(p.value)
+            if block is None:
                 return None
-            length = fam.lengths[found]
+            found, length = block
             if length > p.prefixlen or p.value >= found + (1 << (fam.width - length)):
                 return None
             return Allocation(_trusted(p.version, found, length), fam.owners.get(found))
@@ -533,6 +605,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix_or_address)
         with self._lock:
+            self._settle()
             pool = self._families[p.version].innermost(p.value, p.prefixlen)
             return None if pool is None else pool.prefix
 
@@ -552,18 +625,21 @@ class PrefixAllocator:
     def allocations(self) -> tuple[Allocation, ...]:
         """Every allocation in address order (IPv4 first). Runtime complexity: O(n)."""
         with self._lock:
+            self._settle()
             out: list[Allocation] = []
             for version in (4, 6):
                 fam = self._families[version]
-                owners, lengths = fam.owners, fam.lengths
+                owners = fam.owners
                 out.extend(
-                    Allocation(_trusted(version, s, lengths[s]), owners.get(s)) for s in fam.starts
+                    Allocation(_trusted(version, s, length), owners.get(s))
+                    for s, length in fam.blocks
                 )
             return tuple(out)
 
     def reserved(self) -> tuple[Prefix, ...]:
         """Every reservation as given (repeated as often as reserved), in address order."""
         with self._lock:
+            self._settle()
             out: list[Prefix] = []
             for version in (4, 6):
                 fam = self._families[version]
@@ -583,6 +659,7 @@ class PrefixAllocator:
         ['10.0.0.64/26', '10.0.0.128/25']
         """
         with self._lock:
+            self._settle()
             target = self._pool(Prefix.coerce(pool))
             version, width = target.prefix.version, WIDTH[target.prefix.version]
             return tuple(
@@ -594,6 +671,7 @@ class PrefixAllocator:
     def cursor(self, pool: PrefixLike) -> Prefix:
         """Where the next next-fit search in the pool starts, as an address prefix."""
         with self._lock:
+            self._settle()
             target = self._pool(Prefix.coerce(pool))
             version = target.prefix.version
             return _trusted(version, target.cursor, WIDTH[version])
@@ -608,6 +686,7 @@ class PrefixAllocator:
         (256, 64, 192, 25)
         """
         with self._lock:
+            self._settle()
             stats = []
             for pool in self._order:
                 size = pool.end - pool.start
@@ -625,17 +704,19 @@ class PrefixAllocator:
                 )
             return AllocatorStatistics(
                 pools=tuple(stats),
-                allocations=sum(len(f.lengths) for f in self._families.values()),
+                allocations=sum(len(f.blocks) for f in self._families.values()),
                 reservations=sum(sum(f.given.values()) for f in self._families.values()),
             )
 
     def __len__(self) -> int:
         """Number of allocations."""
         with self._lock:
-            return sum(len(f.lengths) for f in self._families.values())
+            self._settle()
+            return sum(len(f.blocks) for f in self._families.values())
 
     def __repr__(self) -> str:
         with self._lock:
+            self._settle()
             pools = ", ".join(repr(str(p.prefix)) for p in list(self._order)[:3])
             more = ", ..." if len(self._order) > 3 else ""
             return (
@@ -654,6 +735,7 @@ class PrefixAllocator:
             SnapshotError: an owner is not a JSON scalar (str, int, float, bool or None).
         """
         with self._lock:
+            self._settle()
             allocations = []
             for item in self.allocations():
                 if item.owner is not None and not isinstance(item.owner, str | int | float):
@@ -748,7 +830,7 @@ class PrefixAllocator:
 
     @staticmethod
     def _text(fam: Family, start: int) -> str:
-        return f"{address_text(fam.version, start)}/{fam.lengths[start]}"
+        return f"{address_text(fam.version, start)}/{fam.blocks.get(start)}"
 
     @staticmethod
     def _owner_text(fam: Family, start: int) -> str:

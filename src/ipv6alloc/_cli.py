@@ -12,7 +12,7 @@ from ._demo import DEFAULT_POLICIES, DEMO_CLUSTER, DemoRow, run_demo
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ._policy import Policy
+    from ._interface import Policy
 
 __all__ = ["main"]
 

@@ -8,9 +8,13 @@ that the IPv6 fallback pool holds /80s: the article's ``fd40:10::/96`` cannot ho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._node import Assignment, Node, NodeAllocator
-from ._policy import Policy, SafePolicy, TalosPolicy
+from ._policy import SafePolicy, TalosPolicy
+
+if TYPE_CHECKING:
+    from ._interface import Policy
 
 __all__ = ["DEMO_CLUSTER", "DemoCluster", "DemoRow", "run_demo"]
 

@@ -25,7 +25,7 @@ from ._bits import align_up, largest_block_prefixlen
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["GapIndex", "SortedInts"]
+__all__ = ["BlockIndex", "GapIndex", "SortedInts"]
 
 #: Items per chunk before a chunk is split in two. Small enough that a chunk's memory move and
 #: byte scan cost little next to the Python-level work of one operation.
@@ -178,6 +178,198 @@ class SortedInts:
             assert chunk[-1] == top
 
 
+class BlockIndex:
+    """Blocks ``start -> prefixlen``, sorted by start; O(log n) approximate per operation.
+
+    The allocator's index of allocations. Starts are kept in sorted chunks like
+    :class:`SortedInts`; each chunk's prefix lengths sit in a parallel ``bytearray``, so a block
+    costs one list slot and one byte besides its start (no hash table entry).
+
+    >>> b = BlockIndex()
+    >>> b.add(256, 24)
+    >>> b.add_run([0, 16, 32], 28)
+    >>> list(b), b.get(16), b.get(17), b.floor(40)
+    ([(0, 28), (16, 28), (32, 28), (256, 24)], 28, None, (32, 28))
+    """
+
+    __slots__ = ("_chunks", "_len", "_lens", "_maxes")
+
+    def __init__(self) -> None:
+        self._chunks: list[list[int]] = []
+        self._lens: list[bytearray] = []
+        self._maxes: list[int] = []
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """Yield ``(start, prefixlen)`` in address order."""
+        for chunk, lens in zip(self._chunks, self._lens, strict=True):
+            yield from zip(chunk, lens, strict=True)
+
+    def _find(self, start: int) -> tuple[int, int] | None:
+        """Position ``(k, i)`` of ``start``, or None when it is not a block's start."""
+        k = bisect_left(self._maxes, start)
+        if k == len(self._maxes):
+            return None
+        chunk = self._chunks[k]
+        i = bisect_left(chunk, start)
+        return (k, i) if chunk[i] == start else None
+
+    def get(self, start: int) -> int | None:
+        """The prefix length of the block starting at ``start``, or None. O(log n)."""
+        found = self._find(start)
+        return None if found is None else self._lens[found[0]][found[1]]
+
+    def add(self, start: int, prefixlen: int) -> None:
+        """Insert a block (its start must not be present). Runtime complexity: O(log n)."""
+        maxes = self._maxes
+        self._len += 1
+        if not maxes:
+            self._chunks.append([start])
+            self._lens.append(bytearray((prefixlen,)))
+            maxes.append(start)
+            return
+        k = bisect_left(maxes, start)
+        if k == len(maxes):
+            k -= 1
+            chunk, lens = self._chunks[k], self._lens[k]
+            chunk.append(start)
+            lens.append(prefixlen)
+            maxes[k] = start
+        else:
+            chunk, lens = self._chunks[k], self._lens[k]
+            i = bisect_left(chunk, start)
+            chunk.insert(i, start)
+            lens.insert(i, prefixlen)
+        if len(chunk) > 2 * _LOAD:
+            self._chunks.insert(k + 1, chunk[_LOAD:])
+            self._lens.insert(k + 1, lens[_LOAD:])
+            del chunk[_LOAD:], lens[_LOAD:]
+            maxes.insert(k, chunk[-1])
+
+    def add_run(self, starts: list[int], prefixlen: int) -> None:
+        """Insert blocks of one length whose ascending ``starts`` no present start lies between.
+
+        For a run of blocks carved from one free range: one splice instead of ``m`` inserts.
+        Runtime complexity: O(log n + m) for m starts, approximate.
+
+        >>> b = BlockIndex()
+        >>> b.add(0, 24)
+        >>> b.add(1024, 24)
+        >>> b.add_run([256, 512], 24)
+        >>> [start for start, _ in b]
+        [0, 256, 512, 1024]
+        """
+        if not starts:
+            return
+        self._len += len(starts)
+        chunks, lens, maxes = self._chunks, self._lens, self._maxes
+        merged, merged_lens = starts, bytearray((prefixlen,)) * len(starts)
+        k = bisect_left(maxes, starts[0])
+        if k == len(maxes) and k:
+            k -= 1  # after every block: extend the last chunk
+        if k < len(maxes):
+            i = bisect_left(chunks[k], starts[0])
+            merged = chunks[k][:i] + starts + chunks[k][i:]
+            merged_lens = lens[k][:i] + merged_lens + lens[k][i:]
+            del chunks[k], lens[k], maxes[k]
+        cuts = range(0, len(merged), _LOAD)
+        chunks[k:k] = [merged[j : j + _LOAD] for j in cuts]
+        lens[k:k] = [merged_lens[j : j + _LOAD] for j in cuts]
+        maxes[k:k] = [merged[min(j + _LOAD, len(merged)) - 1] for j in cuts]
+
+    def remove(self, start: int) -> int:
+        """Remove the block starting at ``start``; return its prefix length.
+
+        Runtime complexity: O(log n).
+
+        Raises:
+            KeyError: no block starts there.
+        """
+        found = self._find(start)
+        if found is None:
+            raise KeyError(start)
+        k, i = found
+        chunk, lens = self._chunks[k], self._lens[k]
+        prefixlen = lens[i]
+        del chunk[i], lens[i]
+        self._len -= 1
+        if not chunk:
+            del self._chunks[k], self._lens[k], self._maxes[k]
+            return prefixlen
+        if i == len(chunk):
+            self._maxes[k] = chunk[-1]
+        if len(chunk) < _LOAD // 4 and len(self._chunks) > 1:
+            self._merge(k)
+        return prefixlen
+
+    def _merge(self, k: int) -> None:
+        """Merge chunk ``k`` into a neighbour, splitting again if the result is too large."""
+        if k == len(self._chunks) - 1:
+            k -= 1
+        left, left_lens = self._chunks[k], self._lens[k]
+        left.extend(self._chunks.pop(k + 1))
+        left_lens.extend(self._lens.pop(k + 1))
+        del self._maxes[k]
+        self._maxes[k] = left[-1]
+        if len(left) > 2 * _LOAD:
+            half = len(left) // 2
+            self._chunks.insert(k + 1, left[half:])
+            self._lens.insert(k + 1, left_lens[half:])
+            del left[half:], left_lens[half:]
+            self._maxes.insert(k, left[-1])
+
+    def floor(self, value: int) -> tuple[int, int] | None:
+        """The last block ``(start, prefixlen)`` starting at or before ``value``, or None.
+
+        Runtime complexity: O(log n).
+        """
+        maxes = self._maxes
+        k = bisect_left(maxes, value)
+        if k < len(maxes):
+            i = bisect_right(self._chunks[k], value)
+            if i:
+                return self._chunks[k][i - 1], self._lens[k][i - 1]
+        if k:
+            return self._chunks[k - 1][-1], self._lens[k - 1][-1]
+        return None
+
+    def any_in(self, low: int, high: int) -> bool:
+        """Whether some block starts in ``[low, high)``. Runtime complexity: O(log n)."""
+        maxes = self._maxes
+        k = bisect_left(maxes, low)
+        if k == len(maxes):
+            return False
+        chunk = self._chunks[k]
+        return chunk[bisect_left(chunk, low)] < high
+
+    def irange(self, low: int, high: int) -> Iterator[tuple[int, int]]:
+        """Yield the blocks starting in ``[low, high)`` in order. O(log n + k)."""
+        k = bisect_left(self._maxes, low)
+        chunks, lens = self._chunks, self._lens
+        i = bisect_left(chunks[k], low) if k < len(chunks) else 0
+        while k < len(chunks):
+            for start, prefixlen in zip(chunks[k][i:], lens[k][i:], strict=True):
+                if start >= high:
+                    return
+                yield start, prefixlen
+            k += 1
+            i = 0
+
+    def _check(self) -> None:
+        """Verify every invariant; O(n)."""
+        assert len(self._chunks) == len(self._lens) == len(self._maxes)
+        starts = [start for start, _ in self]
+        assert starts == sorted(set(starts)), "starts sorted and unique"
+        assert len(starts) == self._len
+        for chunk, lens, top in zip(self._chunks, self._lens, self._maxes, strict=True):
+            assert chunk, "no empty chunk"
+            assert len(chunk) == len(lens) <= 2 * _LOAD
+            assert chunk[-1] == top
+
+
 class GapIndex:
     """The free intervals of one pool ``[low, high)``, searchable by the blocks they can hold.
 
@@ -267,6 +459,10 @@ class GapIndex:
             assert match is not None
         i = match.start()
         return align_up(self._starts[k][i], shift), k, i
+
+    def end_of(self, k: int, i: int) -> int:
+        """End of the gap at position ``(k, i)``."""
+        return self._ends[k][i]
 
     def containing(self, start: int, end: int) -> tuple[int, int] | None:
         """Position of the gap that contains all of ``[start, end)``, or None."""

@@ -15,18 +15,23 @@ __all__ = ["check_allocator"]
 
 
 def check_allocator(allocator: PrefixAllocator) -> None:
-    """Assert every invariant of ``allocator``; raises AssertionError on the first broken one."""
+    """Assert every invariant of ``allocator``; raises AssertionError on the first broken one.
+
+    A pending run (see :class:`~ipv6alloc._state.Run`) is checked as it stands, not settled:
+    its blocks are only in the run (and ``owners``) yet.
+    """
+    run_blocks = _check_run(allocator)
     for version, fam in allocator._families.items():
-        fam.starts._check()
+        fam.blocks._check()
         fam.resv._check()
         fam.given_keys._check()
         fam.pool_keys._check()
         width = fam.width
-        starts = list(fam.starts)
-        assert set(starts) == set(fam.lengths), "allocation index matches lengths"
-        assert set(fam.owners) <= set(fam.lengths), "owners only of allocations"
+        lengths = dict(fam.blocks)
+        starts = list(lengths)
+        assert set(fam.owners) <= set(starts) | run_blocks, "owners only of allocations"
         assert None not in fam.owners.values()
-        ends = [s + (1 << (width - fam.lengths[s])) for s in starts]
+        ends = [s + (1 << (width - lengths[s])) for s in starts]
         for s, e in zip(starts[1:], ends, strict=False):
             assert e <= s, "allocations never overlap"
         # Reservations: the maximal ranges are exactly the union of the given ones.
@@ -42,7 +47,7 @@ def check_allocator(allocator: PrefixAllocator) -> None:
         assert set(fam.resv_end) == set(fam.resv)
         for s, e in zip(starts, ends, strict=True):
             assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
-            assert fam.innermost(s, fam.lengths[s]) is not None, "allocations lie in pools"
+            assert fam.innermost(s, lengths[s]) is not None, "allocations lie in pools"
         # Pools.
         pools = [pool for pool in allocator._order if pool.prefix.version == version]
         assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
@@ -62,13 +67,13 @@ def check_allocator(allocator: PrefixAllocator) -> None:
             own = [
                 (s, e)
                 for s, e in zip(starts, ends, strict=True)
-                if fam.innermost(s, fam.lengths[s]) is pool
+                if fam.innermost(s, lengths[s]) is pool
             ]
             assert pool.count == len(own)
             assert pool.allocated == sum(e - s for s, e in own)
             by_len: dict[int, int] = {}
             for s, _ in own:
-                by_len[fam.lengths[s]] = by_len.get(fam.lengths[s], 0) + 1
+                by_len[lengths[s]] = by_len.get(lengths[s], 0) + 1
             assert by_len == pool.by_len
             expected: list[tuple[int, int]] = []
             taken = sorted(
@@ -84,3 +89,38 @@ def check_allocator(allocator: PrefixAllocator) -> None:
             if cursor < pool.end:
                 expected.append((cursor, pool.end))
             assert list(pool.gaps) == expected, f"gaps of {pool.prefix} are the free space"
+
+
+def _check_run(allocator: PrefixAllocator) -> set[int]:
+    """Check the pending run, if any; return the starts of the blocks it handed out."""
+    run = allocator._run
+    if run is None:
+        return set()
+    pool, fam = run.pool, run.family
+    assert pool in allocator._order, "a run belongs to a pool of the allocator"
+    assert allocator._families[pool.prefix.version] is fam
+    assert run.version == fam.version
+    assert run.owners is fam.owners
+    assert run.size == 1 << (fam.width - run.prefixlen)
+    assert pool.prefix.prefixlen <= run.prefixlen
+    assert run.base % run.size == 0, "the run's blocks are aligned"
+    assert (run.next - run.base) % run.size == 0
+    assert run.base <= run.next <= run.limit, "the run stays inside its gap"
+    assert pool.gaps.containing(run.base, run.limit) is not None, "the run lies in one gap"
+    # The claim a run rests on: the same request would take ``run.base`` now.
+    if allocator._next_fit:
+        assert pool.cursor == run.base, "next-fit: the cursor points at the run"
+    else:
+        found = pool.gaps.find(run.prefixlen, pool.start)
+        assert found is not None, "lowest: the run's first block is free"
+        assert found[0] == run.base, "lowest: nothing free below the run"
+    if run.key is None:  # pools tried in order: those before this one have no room
+        for other in allocator._order:
+            if other is pool:
+                break
+            wanted = run.wanted is None or run.wanted == other.prefix.version
+            if wanted and other.prefix.prefixlen <= run.prefixlen <= other.gaps.width:
+                assert other.gaps.find(run.prefixlen, other.start) is None, "an earlier pool"
+    assert run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks"
+    assert not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet"
+    return set(run.starts)

@@ -25,13 +25,14 @@ from ._errors import (
     UnknownNodeError,
     quote,
 )
-from ._policy import Decision, Interface, SafePolicy, TalosPolicy
+from ._interface import Decision, Interface
+from ._policy import SafePolicy, TalosPolicy
 from ._prefix import Prefix
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from ._policy import InterfaceLike, Policy
+    from ._interface import InterfaceLike, Policy
     from ._prefix import PrefixLike
 
 __all__ = ["Assignment", "FamilyAssignment", "Node", "NodeAllocator", "RestoreResult"]

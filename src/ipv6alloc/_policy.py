@@ -1,10 +1,12 @@
 """Mask policies: from a node's interface to the pool and length of its pod prefixes.
 
-A node's *interface* is its IPv6 address together with the on-link prefix length its host
-reports, such as ``2a02:a:152:202::100/121``. A *policy* turns it into a :class:`Decision`: the
-pool to carve pod prefixes from, their length, the addresses the allocator must keep out of
-them, and one sentence saying which rule applied. A policy that cannot place pods in the subnet
-raises :class:`~ipv6alloc._errors.PolicyError` and says why.
+A policy turns a node's :class:`~ipv6alloc._interface.Interface` (its IPv6 address with the
+on-link prefix length, such as ``2a02:a:152:202::100/121``) into a
+:class:`~ipv6alloc._interface.Decision`: the pool to carve pod prefixes from, their length, the
+addresses the allocator must keep out of them, and one sentence saying which rule applied. A
+policy that cannot place pods in the subnet raises :class:`~ipv6alloc._errors.PolicyError` and
+says why. Those types and the :class:`~ipv6alloc._interface.Policy` protocol live in
+:mod:`ipv6alloc._interface`; this module holds the policies.
 
 Policies are pure functions of their inputs: no I/O, no state, the same answer every time.
 
@@ -24,291 +26,28 @@ and the subnet-router anycast address'
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ._errors import ConfigurationError, InvalidPrefixError, PolicyError, quote
-from ._prefix import Prefix, address_text
+from ._interface import Decision, Interface, first_address
+from ._prefix import Prefix
 
 if TYPE_CHECKING:
+    from ._interface import InterfaceLike, Policy
     from ._prefix import AddressLike
 
 __all__ = [
-    "Decision",
     "ExtraBitsPolicy",
     "FixedPolicy",
-    "Interface",
-    "InterfaceLike",
     "PodsPolicy",
-    "Policy",
     "ProviderPolicy",
     "SafePolicy",
     "TalosPolicy",
 ]
 
-#: Anything :meth:`Interface.parse` accepts: ``"address/len"`` text, an :class:`Interface`, an
-#: ``ipaddress.IPv6Interface``, or an object whose text is ``address/len`` (``netaddr.IPNetwork``).
-InterfaceLike: TypeAlias = "str | Interface | ipaddress.IPv6Interface | object"
-
 _WIDTH = 128
-_ALL_ONES = (1 << _WIDTH) - 1
-_LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
-
-
-def _ipv4_message(value: object) -> str:
-    return f"{quote(value)} is IPv4; provider subnets must be IPv6"
-
-
-def _first(value: int, prefixlen: int) -> int:
-    """The first address of the ``/prefixlen`` block holding ``value``."""
-    shift = _WIDTH - prefixlen
-    return value >> shift << shift
-
-
-# -- the interface -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, order=True, repr=False)
-class Interface:
-    """A node's IPv6 address with its on-link prefix length (host bits are the point).
-
-    Build one with :meth:`parse`; the fields are plain ints.
-
-    >>> i = Interface.parse("2001:db8:0:1::7/64")
-    >>> i, str(i.subnet), str(i.address_prefix)
-    (Interface('2001:db8:0:1::7/64'), '2001:db8:0:1::/64', '2001:db8:0:1::7/128')
-
-    Raises:
-        InvalidPrefixError: ``address`` or ``prefixlen`` is out of range for IPv6.
-    """
-
-    address: int
-    prefixlen: int
-
-    def __post_init__(self) -> None:
-        if type(self.address) is not int or not 0 <= self.address <= _ALL_ONES:
-            raise InvalidPrefixError(
-                f"address value {quote(self.address)} is out of range for IPv6"
-            )
-        if type(self.prefixlen) is not int or not 0 <= self.prefixlen <= _WIDTH:
-            raise InvalidPrefixError(
-                f"prefix length {quote(self.prefixlen)} is out of range 0-128 for IPv6"
-            )
-
-    @classmethod
-    def parse(cls, value: InterfaceLike) -> Interface:
-        """Read a node's interface from text, ``ipaddress`` or ``netaddr``.
-
-        Text must be ``address/len`` with a decimal length (no netmask, no leading zeros, no
-        white space). Runtime complexity: O(1).
-
-        >>> Interface.parse("2A02:A:152:202::100/121")
-        Interface('2a02:a:152:202::100/121')
-        >>> import ipaddress
-        >>> Interface.parse(ipaddress.IPv6Interface("2001:db8::7/64")).prefixlen
-        64
-
-        Args:
-            value: ``"address/len"`` text, an :class:`Interface`, an ``ipaddress.IPv6Interface``,
-                or an object whose text is ``address/len`` (such as ``netaddr.IPNetwork``).
-
-        Returns:
-            The interface.
-
-        Raises:
-            InvalidPrefixError: the value is not an IPv6 address with a prefix length: no
-                ``/len``, IPv4, IPv4-mapped, a zone id, or a network without its address.
-        """
-        if isinstance(value, Interface):
-            return value
-        if isinstance(value, ipaddress.IPv6Interface):
-            if value.scope_id:
-                raise InvalidPrefixError(f"{quote(value)} has a zone id; a subnet cannot have one")
-            return cls._checked(int(value.ip), value.network.prefixlen, value)
-        if isinstance(
-            value, ipaddress.IPv4Interface | ipaddress.IPv4Address | ipaddress.IPv4Network
-        ):
-            raise InvalidPrefixError(_ipv4_message(value))
-        if isinstance(value, ipaddress.IPv6Address):
-            raise InvalidPrefixError(
-                f"{quote(value)} has no prefix length (expected the node's address/len)"
-            )
-        if isinstance(value, Prefix | ipaddress.IPv6Network):
-            if isinstance(value, Prefix) and value.version == 4:
-                raise InvalidPrefixError(_ipv4_message(value))
-            raise InvalidPrefixError(
-                f"{quote(value)} is a network; expected the node's address with its prefix "
-                "length (address/len)"
-            )
-        if isinstance(value, bool | int | float | bytes | tuple | list | dict | type(None)):
-            raise InvalidPrefixError(
-                f"expected an interface (address/len), got {type(value).__name__} {quote(value)}"
-            )
-        return cls._parse_text(value if isinstance(value, str) else str(value))
-
-    @classmethod
-    def _parse_text(cls, text: str) -> Interface:
-        address, slash, length = text.partition("/")
-        if "%" in address:
-            raise InvalidPrefixError(f"{quote(text)} has a zone id; a subnet cannot have one")
-        if not slash:
-            raise InvalidPrefixError(
-                f"{quote(text)} has no prefix length (expected the node's address/len)"
-            )
-        if ":" not in address:
-            try:
-                ipaddress.IPv4Address(address)
-            except ValueError:
-                pass
-            else:
-                raise InvalidPrefixError(_ipv4_message(text))
-        try:
-            value = int(ipaddress.IPv6Address(address))
-        except ValueError:
-            raise InvalidPrefixError(
-                f"{quote(text)} is not a valid IPv6 address with a prefix length"
-            ) from None
-        if not _LENGTH.fullmatch(length) or int(length) > _WIDTH:
-            raise InvalidPrefixError(
-                f"{quote(text)} has an invalid prefix length {quote(length)} "
-                "(expected 0-128 without leading zeros)"
-            )
-        return cls._checked(value, int(length), text)
-
-    @classmethod
-    def _checked(cls, address: int, prefixlen: int, original: object) -> Interface:
-        if address >> 32 == 0xFFFF:
-            raise InvalidPrefixError(
-                f"{quote(original)} is an IPv4-mapped address; provider subnets must be IPv6"
-            )
-        return cls(address, prefixlen)
-
-    @property
-    def subnet(self) -> Prefix:
-        """The on-link subnet: the address with its host bits cleared.
-
-        >>> Interface.parse("2a02:a:152:202::100/121").subnet
-        Prefix('2a02:a:152:202::100/121')
-        """
-        return Prefix._trusted(6, _first(self.address, self.prefixlen), self.prefixlen)
-
-    @property
-    def address_prefix(self) -> Prefix:
-        """The node's address as a /128 prefix.
-
-        >>> Interface.parse("2001:db8::7/64").address_prefix
-        Prefix('2001:db8::7/128')
-        """
-        return Prefix._trusted(6, self.address, _WIDTH)
-
-    def __str__(self) -> str:
-        return f"{address_text(6, self.address)}/{self.prefixlen}"
-
-    def __repr__(self) -> str:
-        return f"Interface({str(self)!r})"
-
-
-# -- the decision --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What a policy decided for one interface: carve ``/prefixlen`` blocks from ``pool``.
-
-    ``reserved`` lists the addresses (as sorted, unique /128 prefixes inside ``pool``) that no
-    pod prefix may contain; ``reason`` says in one sentence which rule applied, and ``policy``
-    names the policy.
-
-    >>> d = TalosPolicy().choose("2001:db8:0:1::7/64")
-    >>> d.pool, d.prefixlen, d.num_prefixes, d.reserved, d.policy
-    (Prefix('2001:db8:0:1::/64'), 80, 65536, (), 'talos')
-
-    Raises:
-        PolicyError: the fields contradict each other (the pool is not IPv6, does not hold the
-            node's address, is longer than ``prefixlen``, or ``reserved`` is not sorted, unique
-            /128 prefixes inside the pool).
-    """
-
-    interface: Interface
-    pool: Prefix
-    prefixlen: int
-    reason: str
-    reserved: tuple[Prefix, ...]
-    policy: str
-
-    def __post_init__(self) -> None:
-        pool = self.pool
-        if pool.version != 6:
-            raise PolicyError(f"decision pool {quote(pool)} must be IPv6")
-        if type(self.prefixlen) is not int or not pool.prefixlen <= self.prefixlen <= _WIDTH:
-            raise PolicyError(
-                f"decision prefix length {quote(self.prefixlen)} must be between "
-                f"{pool.prefixlen} (the pool's) and 128"
-            )
-        if not pool.value <= self.interface.address <= pool.last:
-            raise PolicyError(
-                f"decision pool {quote(pool)} does not hold the node address "
-                f"{quote(address_text(6, self.interface.address))}"
-            )
-        previous = -1
-        for item in self.reserved:
-            if item.version != 6 or item.prefixlen != _WIDTH:
-                raise PolicyError(f"reserved entry {quote(item)} must be an IPv6 /128")
-            if not pool.value <= item.value <= pool.last:
-                raise PolicyError(
-                    f"reserved address {quote(item)} lies outside the pool {quote(pool)}"
-                )
-            if item.value <= previous:
-                raise PolicyError(
-                    f"reserved addresses must be sorted and unique, {quote(item)} is not"
-                )
-            previous = item.value
-
-    @property
-    def num_prefixes(self) -> int:
-        """How many pod prefixes of length ``prefixlen`` the pool holds (reserved or not).
-
-        >>> SafePolicy().choose("2a02:a:152:202::100/121").num_prefixes
-        2
-        """
-        return 1 << (self.prefixlen - self.pool.prefixlen)
-
-
-# -- the protocol --------------------------------------------------------------------------------
-
-
-class Policy(Protocol):
-    """What every mask policy provides: a ``name`` and :meth:`choose`.
-
-    >>> policy: Policy = FixedPolicy(80)
-    >>> policy.name, policy.choose("2001:db8::7/64").prefixlen
-    ('fixed', 80)
-    """
-
-    @property
-    def name(self) -> str:
-        """A short name, recorded in each :class:`Decision` (``"safe"``, ``"fixed"``, ...)."""
-        ...
-
-    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
-        """Decide the pool and pod prefix length for one interface.
-
-        Args:
-            interface: the node's address with its on-link prefix length.
-            reserved: addresses to keep out of pod prefixes (gateways, other nodes); those
-                outside the pool are ignored.
-
-        Returns:
-            The decision.
-
-        Raises:
-            PolicyError: the policy cannot place pod prefixes in this subnet.
-            InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
-        """
-        ...
 
 
 # -- shared rules --------------------------------------------------------------------------------
@@ -346,7 +85,7 @@ def _require_free_block(
     blocks = 1 << (prefixlen - pool.prefixlen)
     if blocks > len(reserved):
         return
-    taken = {_first(r.value, prefixlen) for r in reserved}
+    taken = {first_address(r.value, prefixlen) for r in reserved}
     if len(taken) < blocks:
         return
     which = f"both /{prefixlen} halves" if blocks == 2 else f"all {blocks} /{prefixlen} blocks"
@@ -381,7 +120,7 @@ def _talos(interface: Interface) -> tuple[Prefix, int, str]:
             "(the reference table needs a /123 or shorter)"
         )
     if p < 64:
-        pool = Prefix._trusted(6, _first(interface.address, 64), 64)
+        pool = Prefix._trusted(6, first_address(interface.address, 64), 64)
         return (
             pool,
             80,
@@ -921,7 +660,7 @@ class ProviderPolicy:
         for rule in self._rules:
             prefix = rule[0]
             if prefix.prefixlen <= subnet.prefixlen and (
-                _first(subnet.value, prefix.prefixlen) == prefix.value
+                first_address(subnet.value, prefix.prefixlen) == prefix.value
             ):
                 return rule
         return None

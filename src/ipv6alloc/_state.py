@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._bits import WIDTH
-from ._index import GapIndex, SortedInts
+from ._index import BlockIndex, GapIndex, SortedInts
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterator
 
     from ._prefix import Prefix
 
-__all__ = ["Family", "Pool"]
+__all__ = ["Family", "Pool", "Run"]
 
 
 class Pool:
@@ -51,16 +51,15 @@ class Family:
     """The allocations, reservations and pools of one IP version (internal)."""
 
     __slots__ = (
+        "blocks",
         "given",
         "given_keys",
-        "lengths",
         "owners",
         "pool_keys",
         "pool_lens",
         "pools",
         "resv",
         "resv_end",
-        "starts",
         "version",
         "width",
     )
@@ -68,8 +67,7 @@ class Family:
     def __init__(self, version: int) -> None:
         self.version = version
         self.width = WIDTH[version]
-        self.starts = SortedInts()  # allocation starts
-        self.lengths: dict[int, int] = {}  # allocation start -> prefixlen
+        self.blocks = BlockIndex()  # allocations: start -> prefixlen
         self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
         self.resv = SortedInts()  # starts of maximal reserved ranges
         self.resv_end: dict[int, int] = {}  # their ends
@@ -101,9 +99,9 @@ class Family:
 
     def allocation_overlapping(self, start: int, end: int) -> int | None:
         """Start of an allocation overlapping ``[start, end)``, or None; O(log n)."""
-        found = self.starts.floor(end - 1)
-        if found is not None and found + (1 << (self.width - self.lengths[found])) > start:
-            return found
+        found = self.blocks.floor(end - 1)
+        if found is not None and found[0] + (1 << (self.width - found[1])) > start:
+            return found[0]
         return None
 
     def reservation_overlapping(self, start: int, end: int) -> int | None:
@@ -122,3 +120,53 @@ class Family:
             return
         for r in self.resv.irange(start + 1, end):
             yield r, min(end, self.resv_end[r])
+
+
+class Run:
+    """Allocations handed out in a row and not yet written to the indexes (internal).
+
+    After :meth:`~ipv6alloc.PrefixAllocator.allocate` takes a block from a gap that goes on,
+    the next request with the same arguments gets the block right after it, and so on to the
+    gap's end (``limit``). Until something else touches the allocator, the blocks handed out,
+    ``[base, next)`` in blocks of ``size``, are only listed here (``starts``; their owners are
+    recorded at once). Any other operation first *settles* the run: writes them to the indexes
+    (the family's blocks, the pool's gaps and counters) in one splice each.
+    """
+
+    __slots__ = (
+        "base",
+        "family",
+        "key",
+        "limit",
+        "next",
+        "owners",
+        "pool",
+        "prefixlen",
+        "size",
+        "starts",
+        "version",
+        "wanted",
+    )
+
+    def __init__(
+        self,
+        pool: Pool,
+        family: Family,
+        *,
+        key: object,
+        wanted: int | None,
+        prefixlen: int,
+        start: int,
+        limit: int,
+    ) -> None:
+        self.pool = pool
+        self.family = family
+        self.version = family.version  # of the blocks
+        self.owners = family.owners
+        self.key = key  # the ``pool=`` argument that asked (None, str or Prefix)
+        self.wanted = wanted  # the ``version=`` argument that asked
+        self.prefixlen = prefixlen
+        self.size = 1 << (family.width - prefixlen)
+        self.base = self.next = start
+        self.limit = limit
+        self.starts: list[int] = []  # the blocks handed out, in order
