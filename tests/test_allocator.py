@@ -28,6 +28,7 @@ from ipv6alloc import (
     Ipv6AllocError,
     NotAllocatedError,
     NotInPoolError,
+    Placement,
     PoolExhaustedError,
     Prefix,
     PrefixAllocator,
@@ -993,6 +994,112 @@ def test_threads_never_get_overlapping_prefixes() -> None:
     # Lowest placement with one length per family: together they fill the lowest blocks.
     v6 = sorted(p for p in got if p.version == 6)
     assert v6 == [Prefix(6, (0x20010DB8 << 96) + (i << 64), 64) for i in range(1000)]
+    a._check()
+
+
+# -- repeated requests (the pending run) ----------------------------------------------------------
+
+REQUESTS = st.lists(
+    st.tuples(
+        st.sampled_from([26, 27, 28, 32, 120, 124, 126, 128]),  # prefixlen
+        st.sampled_from([None, "10.0.0.0/24", "2001:db8::/120", "2001:db8::80/121"]),  # pool
+        st.sampled_from([None, 4, 6]),  # version
+        st.sampled_from([None, "node-a"]),  # owner
+        st.booleans(),  # read the allocator after this request
+    ),
+    max_size=60,
+)
+
+
+@given(REQUESTS, st.sampled_from(["lowest", "next-fit"]))
+def test_repeated_requests_give_what_one_at_a_time_gives(
+    requests: list[tuple[int, str | None, int | None, str | None, bool]], placement: Placement
+) -> None:
+    """An allocator whose runs are settled after every call hands out the same blocks."""
+    pools = ["10.0.0.0/24", "2001:db8::/120", "2001:db8::80/121"]
+    fast = PrefixAllocator(pools, placement=placement, reserved=["10.0.0.77"])
+    slow = PrefixAllocator(pools, placement=placement, reserved=["10.0.0.77"])
+    for prefixlen, pool, version, owner, read in requests:
+        outcomes: list[Prefix | type[Exception]] = []
+        for a in (fast, slow):
+            try:
+                outcomes.append(a.allocate(prefixlen, pool=pool, version=version, owner=owner))
+            except (PoolExhaustedError, InvalidPrefixError, UnknownPoolError) as error:
+                outcomes.append(type(error))
+            fast._check()
+        len(slow)  # settles
+        assert outcomes[0] == outcomes[1]
+        if read:
+            assert fast.snapshot() == slow.snapshot()
+    assert fast.snapshot() == slow.snapshot()
+    assert fast.statistics() == slow.statistics()
+    fast._check()
+
+
+def pending(a: PrefixAllocator) -> bool:
+    """Whether allocations wait in a run, not yet indexed."""
+    return a._run is not None
+
+
+def test_a_run_meets_every_other_operation() -> None:
+    a = PrefixAllocator(["10.0.0.0/24"])
+    got = [a.allocate(28, owner="n") for _ in range(4)]
+    assert texts(got) == ["10.0.0.0/28", "10.0.0.16/28", "10.0.0.32/28", "10.0.0.48/28"]
+    assert pending(a), "the last three are pending"
+    a._check()
+    with pytest.raises(PrefixConflictError, match=re.escape("overlaps allocation '10.0.0.32/28'")):
+        a.reserve("10.0.0.33")
+    assert not pending(a)
+    assert a.lookup("10.0.0.40") == Allocation(P("10.0.0.32/28"), "n")
+    a.allocate(28)
+    a.allocate(28)
+    assert len(a) == 6
+    a.release("10.0.0.80/28")
+    assert a.allocate(28) == P("10.0.0.80/28")
+    a._check()
+
+
+def test_a_mutable_pool_argument_never_opens_a_run() -> None:
+    a = PrefixAllocator(["10.0.0.0/24", "10.0.1.0/24"])
+    net = netaddr.IPNetwork("10.0.0.0/24")
+    assert str(a.allocate(26, pool=net)) == "10.0.0.0/26"
+    net.value = int(netaddr.IPAddress("10.0.1.0"))  # the same object, now another pool
+    assert str(a.allocate(26, pool=net)) == "10.0.1.0/26"
+    text = "10.0.0.0/24"
+    assert str(a.allocate(26, pool=text)) == "10.0.0.64/26"
+    assert str(a.allocate(26, pool=text)) == "10.0.0.128/26"
+    a._check()
+
+
+@pytest.mark.parametrize("bad", [True, 28.0, "28"])
+def test_a_run_never_accepts_a_prefix_length_that_only_compares_equal(bad: object) -> None:
+    a = PrefixAllocator(["10.0.0.0/24"])
+    a.allocate(28)
+    a.allocate(28)
+    with pytest.raises(InvalidPrefixError, match="must be an integer from 0 to 128"):
+        a.allocate(bad)  # type: ignore[arg-type]
+    a._check()
+
+
+def test_threads_repeating_one_request_share_the_run_safely() -> None:
+    pool = P("2001:db8::/64")
+    a = PrefixAllocator([pool])
+    results: list[list[Prefix]] = [[] for _ in range(4)]
+    barrier = threading.Barrier(4)
+
+    def work(index: int) -> None:
+        barrier.wait()
+        results[index].extend(a.allocate(80, pool=pool, owner=index) for _ in range(2000))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = sorted(p for chunk in results for p in chunk)
+    assert got == [Prefix(6, pool.value + (i << 48), 80) for i in range(8000)]
+    for index, chunk in enumerate(results):
+        assert all(a.owner_of(p) == index for p in chunk)
     a._check()
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ipv6alloc import _index
 from ipv6alloc._bits import WIDTH, align_up, blocks_in_range, largest_block_prefixlen
-from ipv6alloc._index import GapIndex, SortedInts
+from ipv6alloc._index import BlockIndex, GapIndex, SortedInts
 
 #: Chunk sizes to test: 4 splits after 8 items, 8 also merges below 2, 256 is the real one.
 loads = st.sampled_from([4, 8, 256])
@@ -159,6 +159,71 @@ def test_sorted_ints_split_and_merge_with_small_chunks() -> None:
         assert s.floor(299) == 297
         assert s.floor(296) is None
         assert list(s.irange(0, 1000)) == [297, 300]
+
+
+# -- BlockIndex ---------------------------------------------------------------------------------
+
+
+@given(loads, st.data())
+def test_block_index_matches_a_dict(load: int, data: st.DataObject) -> None:
+    """Against a dict start -> length: add, add_run, remove, get, floor, any_in, irange."""
+    values = st.integers(0, 200)
+    with mock.patch.object(_index, "_LOAD", load):
+        b = BlockIndex()
+        model: dict[int, int] = {}
+        b._check()
+        for _ in range(data.draw(st.integers(0, 120), label="steps")):
+            op = data.draw(st.sampled_from(["add", "run", "remove", "get", "floor", "range"]))
+            x = data.draw(values, label="x")
+            length = data.draw(st.integers(0, 128), label="length")
+            if op == "add" and x not in model:
+                b.add(x, length)
+                model[x] = length
+            elif op == "run":
+                # Ascending starts in a stretch that holds no present start.
+                above = [s for s in model if s >= x]
+                high = min(above, default=x + 40)
+                starts = sorted(data.draw(st.sets(st.integers(x, max(x, high - 1)), max_size=30)))
+                starts = [s for s in starts if s not in model]
+                b.add_run(starts, length)
+                model.update(dict.fromkeys(starts, length))
+            elif op == "remove" and model:
+                victim = data.draw(st.sampled_from(sorted(model)), label="victim")
+                assert b.remove(victim) == model.pop(victim)
+            elif op == "remove":
+                with pytest.raises(KeyError):
+                    b.remove(x)
+            elif op == "get":
+                assert b.get(x) == model.get(x)
+            elif op == "floor":
+                below = [s for s in model if s <= x]
+                assert b.floor(x) == ((max(below), model[max(below)]) if below else None)
+            elif op == "range":
+                high = data.draw(values, label="high")
+                inside = sorted((s, n) for s, n in model.items() if x <= s < high)
+                assert list(b.irange(x, high)) == inside
+                assert b.any_in(x, high) == bool(inside)
+            b._check()
+            assert len(b) == len(model)
+            assert list(b) == sorted(model.items())
+
+
+def test_block_index_run_splices_into_the_middle_of_a_chunk() -> None:
+    with mock.patch.object(_index, "_LOAD", 4):
+        b = BlockIndex()
+        for s in (0, 10, 1000, 1010):
+            b.add(s, 32)
+        b.add_run(list(range(100, 130)), 30)
+        b._check()
+        assert len(b._chunks) > 1, "a long run is cut into chunks"
+        assert list(b) == [(0, 32), (10, 32)] + [(s, 30) for s in range(100, 130)] + [
+            (1000, 32),
+            (1010, 32),
+        ]
+        for s in range(100, 130):
+            assert b.remove(s) == 30
+            b._check()
+        assert list(b) == [(0, 32), (10, 32), (1000, 32), (1010, 32)]
 
 
 # -- GapIndex -----------------------------------------------------------------------------------

@@ -695,3 +695,13 @@ def test_address_parsing_accepts_exactly_what_ipaddress_accepts(text: str) -> No
     except InvalidPrefixError:
         got = None
     assert got == expected
+
+
+def test_trusted_prefixes_are_real_frozen_prefixes() -> None:
+    made = Prefix._trusted(6, 0x20010DB8 << 96, 32)
+    assert type(made) is Prefix
+    assert made == Prefix(6, 0x20010DB8 << 96, 32)
+    assert hash(made) == hash(Prefix.parse("2001:db8::/32"))
+    assert str(made) == "2001:db8::/32"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.value = 0  # type: ignore[misc]
