@@ -18,7 +18,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias, cast
 
 from . import _snapshot as _snap
 from ._bits import WIDTH, blocks_in_range
@@ -38,6 +37,10 @@ from ._prefix import Prefix, PrefixLike, _Draft, address_text
 from ._state import Family, Pool, Run
 from ._stats import Allocation, AllocatorStatistics, PoolStatistics
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from typing import Any, Literal, TypeAlias
+
 __all__ = [
     "Allocation",
     "AllocatorStatistics",
@@ -47,7 +50,7 @@ __all__ = [
 ]
 
 #: How :meth:`PrefixAllocator.allocate` chooses among free blocks.
-Placement: TypeAlias = Literal["lowest", "next-fit"]
+Placement: TypeAlias = 'Literal["lowest", "next-fit"]'
 _PLACEMENTS = ("lowest", "next-fit")
 _trusted = Prefix._trusted
 _new = object.__new__
@@ -276,7 +279,7 @@ class PrefixAllocator:
                     draft.value = start
                     draft.prefixlen = prefixlen
                     draft.__class__ = Prefix  # type: ignore[assignment]
-                    return cast("Prefix", draft)
+                    return draft  # type: ignore[return-value]
             self._settle()
             return self._allocate(prefixlen, pool, owner, version)
         finally:
@@ -784,7 +787,7 @@ class PrefixAllocator:
             pools = _snap.items(data, "pools")
             allocator = cls(
                 [_snap.field(item, "prefix", "pools") for item in pools],
-                placement=cast("Placement", data.get("placement")),
+                placement=data.get("placement"),  # type: ignore[arg-type]  # checked by __init__
                 reserved=[_snap.text(item, "reserved") for item in _snap.items(data, "reserved")],
             )
             for item in _snap.items(data, "allocations"):

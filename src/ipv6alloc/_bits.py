@@ -6,8 +6,7 @@ bits (32 for IPv4, 128 for IPv6). Nothing here knows about text or ``ipaddress``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Iterator
 

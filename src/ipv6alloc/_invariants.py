@@ -6,8 +6,7 @@ it with the pool's gap index.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from ._allocator import PrefixAllocator
 

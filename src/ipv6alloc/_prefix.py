@@ -8,13 +8,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias, cast
 
 from ._bits import WIDTH
 from ._errors import InvalidPrefixError, quote
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import TypeAlias
 
 __all__ = ["AddressLike", "Prefix", "PrefixLike", "address_text"]
 
@@ -125,7 +126,7 @@ class Prefix:
         draft.value = value
         draft.prefixlen = prefixlen
         draft.__class__ = Prefix  # type: ignore[assignment]
-        return cast("Prefix", draft)
+        return draft  # type: ignore[return-value]
 
     # -- construction -----------------------------------------------------------------------
 

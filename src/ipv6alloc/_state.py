@@ -5,11 +5,10 @@ Internal: :class:`~ipv6alloc.PrefixAllocator` owns these and takes its lock arou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ._bits import WIDTH
 from ._index import BlockIndex, GapIndex, SortedInts
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterator
 
