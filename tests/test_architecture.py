@@ -114,6 +114,18 @@ def test_import_loads_no_third_party_or_edge_module(statement: str) -> None:
     assert not edge, f"{statement} loaded edge modules {edge}"
 
 
+def test_the_allocator_loads_only_what_the_stdlib_floor_loads() -> None:
+    """PrefixAllocator needs nothing beyond ``dataclasses, ipaddress, threading, bisect`` (and
+    ``re``, which those load): in particular not ``typing``, the costliest module to import."""
+    floor = set(_modules_loaded_by("import dataclasses, ipaddress, threading, bisect, re"))
+    extra = {
+        name
+        for name in _modules_loaded_by("from ipv6alloc import PrefixAllocator")
+        if name.split(".")[0] != "ipv6alloc"
+    }
+    assert extra <= floor | {"__future__", "types"}, f"beyond the floor: {sorted(extra - floor)}"
+
+
 def test_all_is_pinned() -> None:
     assert sorted(ipv6alloc.__all__) == [
         "AddressLike",
