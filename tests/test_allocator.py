@@ -1059,6 +1059,30 @@ def test_a_run_meets_every_other_operation() -> None:
     a._check()
 
 
+def test_a_run_of_one_family_outlives_operations_on_the_other() -> None:
+    v4 = P("10.0.0.0/24")
+    a = PrefixAllocator([v4, "2001:db8::/64"])
+    assert texts([a.allocate(28, pool=v4) for _ in range(2)]) == ["10.0.0.0/28", "10.0.0.16/28"]
+    a.reserve("2001:db8::1")
+    a.allocate(64 + 16, pool="2001:db8::/64")
+    assert pending(a), "IPv6 operations leave the IPv4 run alone"
+    a._check()
+    assert str(a.allocate(28, pool=v4)) == "10.0.0.32/28"
+    assert len(a) == 4
+    a._check()
+
+
+def test_a_run_without_pool_or_version_yields_to_the_other_family() -> None:
+    """Requests without ``pool=`` try every pool in order, whatever its family."""
+    a = PrefixAllocator(["2001:db8::/32", "10.0.0.0/16"])
+    big = a.occupy("2001:db8::/32")  # the IPv6 pool, first in order, is full
+    assert str(a.allocate(32)) == "10.0.0.0/32"
+    assert str(a.allocate(32)) == "10.0.0.1/32"
+    a.release(big)  # the first pool has room again: the next /32 comes from it
+    assert str(a.allocate(32)) == "2001:db8::/32"
+    a._check()
+
+
 def test_a_mutable_pool_argument_never_opens_a_run() -> None:
     a = PrefixAllocator(["10.0.0.0/24", "10.0.1.0/24"])
     net = netaddr.IPNetwork("10.0.0.0/24")

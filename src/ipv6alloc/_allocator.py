@@ -114,7 +114,6 @@ class PrefixAllocator:
     def pools(self) -> tuple[Prefix, ...]:
         """The pools, in the order they were added."""
         with self._lock:
-            self._settle()
             return tuple(pool.prefix for pool in self._order)
 
     def add_pool(self, prefix: PrefixLike) -> Prefix:
@@ -138,7 +137,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             end = start + p.num_addresses
@@ -192,7 +191,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             pool = self._pool(p)
             if pool.count:
@@ -280,7 +279,6 @@ class PrefixAllocator:
                     draft.prefixlen = prefixlen
                     draft.__class__ = Prefix  # type: ignore[assignment]
                     return draft  # type: ignore[return-value]
-            self._settle()
             return self._allocate(prefixlen, pool, owner, version)
         finally:
             lock.release()
@@ -298,6 +296,7 @@ class PrefixAllocator:
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
             target = self._pool(Prefix.coerce(pool))
+            self._settle(target.prefix.version)
             if version is not None and version != target.prefix.version:
                 raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
             self._check_length(target, prefixlen)
@@ -307,6 +306,7 @@ class PrefixAllocator:
                     f"pool {quote(target.prefix)} has no free /{prefixlen} left"
                 )
             return found
+        self._settle()
         tried: list[Pool] = []
         for target in self._order:
             p = target.prefix
@@ -348,18 +348,27 @@ class PrefixAllocator:
             pool.cursor = end if end < pool.end else pool.start
         fam = self._families[pool.prefix.version]
         self._record(pool, start, prefixlen, size, owner)
-        if end + size <= gap_end:
+        if end + size <= gap_end and self._run is None:
             # The same request, repeated, would take the blocks that follow in this gap:
             # lowest placement found none lower, and next-fit's cursor now points at them.
+            # (A run pending in the other IP family is left alone: one run at a time.)
             self._run = Run(
                 pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
             )
         return _trusted(pool.prefix.version, start, prefixlen)
 
-    def _settle(self) -> None:
-        """Write the pending run's blocks to the indexes; the caller holds the lock."""
+    def _settle(self, version: int | None = None) -> None:
+        """Write the pending run's blocks to the indexes; the caller holds the lock.
+
+        With ``version``, only a run that an operation on that IP family could affect: a run
+        of the other family stays pending, unless it serves requests without ``pool=`` or
+        ``version=`` (pools of either family are tried for those).
+        """
         run = self._run
         if run is None:
+            return
+        serves_one_family = run.key is not None or run.wanted is not None
+        if version is not None and run.version != version and serves_one_family:
             return
         self._run = None
         base, end = run.base, run.next
@@ -406,7 +415,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             if fam.blocks.get(start) == length:
@@ -437,7 +446,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             start = p.value
             if fam.blocks.get(start) != p.prefixlen:
@@ -476,7 +485,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             end = start + p.num_addresses
@@ -513,7 +522,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             key = (start, length)
@@ -587,7 +596,7 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix_or_address)
         with self._lock:
-            self._settle()
+            self._settle(p.version)
             fam = self._families[p.version]
             block = fam.blocks.floor(p.value)
             if block is None:
@@ -608,7 +617,6 @@ class PrefixAllocator:
         """
         p = Prefix.coerce(prefix_or_address)
         with self._lock:
-            self._settle()
             pool = self._families[p.version].innermost(p.value, p.prefixlen)
             return None if pool is None else pool.prefix
 
@@ -642,7 +650,6 @@ class PrefixAllocator:
     def reserved(self) -> tuple[Prefix, ...]:
         """Every reservation as given (repeated as often as reserved), in address order."""
         with self._lock:
-            self._settle()
             out: list[Prefix] = []
             for version in (4, 6):
                 fam = self._families[version]
@@ -661,9 +668,10 @@ class PrefixAllocator:
         >>> [str(p) for p in a.free_blocks("10.0.0.0/24")]
         ['10.0.0.64/26', '10.0.0.128/25']
         """
+        p = Prefix.coerce(pool)
         with self._lock:
-            self._settle()
-            target = self._pool(Prefix.coerce(pool))
+            self._settle(p.version)
+            target = self._pool(p)
             version, width = target.prefix.version, WIDTH[target.prefix.version]
             return tuple(
                 _trusted(version, s, length)
@@ -673,9 +681,10 @@ class PrefixAllocator:
 
     def cursor(self, pool: PrefixLike) -> Prefix:
         """Where the next next-fit search in the pool starts, as an address prefix."""
+        p = Prefix.coerce(pool)
         with self._lock:
-            self._settle()
-            target = self._pool(Prefix.coerce(pool))
+            self._settle(p.version)
+            target = self._pool(p)
             version = target.prefix.version
             return _trusted(version, target.cursor, WIDTH[version])
 
