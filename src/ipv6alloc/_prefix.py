@@ -368,7 +368,12 @@ class Prefix:
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
-_HEXTETS = re.compile(r"[0-9a-fA-F:]{2,39}")
+#: Groups of one to four hex digits separated by colons, with at most one ``::``.
+_HEXTETS = re.compile(
+    r"(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?:::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?)?"
+)
+#: Eight groups right-aligned in four columns each: blanks become zeros, then one int().
+_EIGHT = "%4s" * 8
 
 
 class _Draft:
@@ -405,17 +410,12 @@ def _ipv6_value(text: str) -> int | None:
         missing = 8 - len(left) - len(right)
         if missing < 1:
             return None
-        groups = [*left, *(["0"] * missing), *right]
+        groups = (*left, *("0" * missing), *right)
     else:
-        groups = text.split(":")
+        groups = tuple(text.split(":"))
         if len(groups) != 8:
             return None
-    value = 0
-    for group in groups:
-        if not 1 <= len(group) <= 4:
-            return None  # empty (a stray colon, a second "::") or too long
-        value = value << 16 | int(group, 16)
-    return value
+    return int((_EIGHT % groups).replace(" ", "0"), 16)
 
 
 def _parse_address(address: str, original: str) -> tuple[int, int]:
