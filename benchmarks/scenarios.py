@@ -506,6 +506,7 @@ def measure_memory(contender: str, n: int, deadline: float) -> Memory:
         for chunk in _chunks(range(n), deadline):
             for _ in chunk:
                 allocate(80)
+        peer.settle()
         held, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
