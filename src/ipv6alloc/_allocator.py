@@ -140,42 +140,46 @@ class PrefixAllocator:
             self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
-            end = start + p.num_addresses
-            if start in fam.pools.get(length, {}):
+            end = start + (1 << (fam.width - length))
+            same_length = fam.pools.get(length)
+            if same_length is not None and start in same_length:
                 raise ConfigurationError(f"pool {quote(p)} is given twice")
             parent = fam.innermost(start, length)
             children = [q for q in fam.pools_inside(start, end, length) if q.parent is parent]
-            # Allocations inside the new pool must all belong to pools nested in it.
-            inside = fam.blocks.irange(start, end) if fam.blocks.any_in(start, end) else ()
-            for a, _ in inside:
-                if not any(q.start <= a < q.end for q in children):
-                    raise PrefixConflictError(
-                        f"pool {quote(p)} overlaps allocation "
-                        f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
-                    )
+            # The last allocation starting before the end: none, one inside (then every one
+            # inside must belong to a pool nested in the new one), or one that holds it all.
             holder = fam.allocation_overlapping(start, end)
-            if holder is not None and holder < start:
+            if holder is not None and holder >= start:
+                for a, _ in fam.blocks.irange(start, end):
+                    if not any(q.start <= a < q.end for q in children):
+                        raise PrefixConflictError(
+                            f"pool {quote(p)} overlaps allocation "
+                            f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
+                        )
+            elif holder is not None:
                 raise PrefixConflictError(
                     f"pool {quote(p)} lies inside allocation "
                     f"{quote(self._text(fam, holder))}{self._owner_text(fam, holder)}"
                 )
-            pool = Pool(p)
+            pool = Pool(p, end, fam.width)
             pool.parent = parent
             for child in children:
                 child.parent = pool
                 pool.gaps.carve(child.start, child.end)
                 if parent is not None:
-                    parent.children.remove(child)
-                pool.children.append(child)
-            for lo, hi in fam.reserved_ranges(start, end):
-                pool.gaps.carve(lo, hi)
+                    parent.children = tuple(c for c in parent.children if c is not child)
+                pool.children += (child,)
+            if fam.reservation_overlapping(start, end) is not None:
+                for lo, hi in fam.reserved_ranges(start, end):
+                    pool.gaps.carve(lo, hi)
             if parent is not None:
-                parent.children.append(pool)
+                parent.children += (pool,)
                 parent.gaps.carve(start, end)
-            fam.pools.setdefault(length, {})[start] = pool
-            if length not in fam.pool_lens:
+            if same_length is None:
+                fam.pools[length] = same_length = {}
                 fam.pool_lens.append(length)
                 fam.pool_lens.sort(reverse=True)
+            same_length[start] = pool
             fam.pool_keys.add(start << 8 | length)
             self._order[pool] = None
             return p
@@ -202,7 +206,7 @@ class PrefixAllocator:
             for child in pool.children:
                 child.parent = parent
                 if parent is not None:
-                    parent.children.append(child)
+                    parent.children += (child,)
             del fam.pools[p.prefixlen][p.value]
             if not fam.pools[p.prefixlen]:
                 del fam.pools[p.prefixlen]
@@ -210,7 +214,7 @@ class PrefixAllocator:
             fam.pool_keys.remove(p.value << 8 | p.prefixlen)
             del self._order[pool]
             if parent is not None:
-                parent.children.remove(pool)
+                parent.children = tuple(c for c in parent.children if c is not pool)
                 self._refill(fam, parent, pool.start, pool.end)
 
     # -- allocation -------------------------------------------------------------------------
@@ -488,7 +492,7 @@ class PrefixAllocator:
             self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
-            end = start + p.num_addresses
+            end = start + (1 << (fam.width - length))
             a = fam.allocation_overlapping(start, end)
             if a is not None:
                 raise PrefixConflictError(
@@ -496,14 +500,16 @@ class PrefixAllocator:
                     f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
                 )
             key = (start, length)
-            fam.given[key] = fam.given.get(key, 0) + 1
-            if fam.given[key] > 1:
+            count = fam.given.get(key, 0) + 1
+            fam.given[key] = count
+            if count > 1:
                 return p
             fam.given_keys.add(start << 8 | length)
             r = fam.reservation_overlapping(start, end)
             if r is not None and r <= start and fam.resv_end[r] >= end:
                 return p  # inside a reserved range already
-            if fam.resv.any_in(start, end):
+            # Without an overlapping range (r is None), none starts inside either.
+            if r is not None and fam.resv.any_in(start, end):
                 for inner in list(fam.resv.irange(start, end)):
                     fam.resv.remove(inner)
                     del fam.resv_end[inner]

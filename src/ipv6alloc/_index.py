@@ -386,24 +386,25 @@ class GapIndex:
 
     __slots__ = ("_classes", "_ends", "_maxes", "_mins", "_starts", "free", "high", "low", "width")
 
-    def __init__(self, low: int, high: int, width: int) -> None:
+    def __init__(self, low: int, high: int, width: int, prefixlen: int | None = None) -> None:
+        """All of ``[low, high)`` free; ``prefixlen`` when the range is that aligned block."""
         self.low = low
         self.high = high
         self.width = width
-        self._starts: list[list[int]] = []
-        self._ends: list[list[int]] = []
-        self._classes: list[bytearray] = []
-        self._maxes: list[int] = []
-        self._mins = bytearray()
         #: Number of free addresses (sum of the gaps' sizes).
-        self.free = 0
+        self.free = high - low
         if low < high:
-            self._starts.append([low])
-            self._ends.append([high])
-            self._classes.append(bytearray((largest_block_prefixlen(low, high, width),)))
-            self._maxes.append(low)
-            self._mins.append(self._classes[0][0])
-            self.free = high - low
+            if prefixlen is None:
+                prefixlen = largest_block_prefixlen(low, high, width)
+            self._starts = [[low]]
+            self._ends = [[high]]
+            self._classes = [bytearray((prefixlen,))]
+            self._maxes = [low]
+            self._mins = bytearray((prefixlen,))
+        else:
+            self._starts, self._ends, self._classes, self._maxes = [], [], [], []
+            self._mins = bytearray()
+            self.free = 0
 
     def __len__(self) -> int:
         return sum(len(chunk) for chunk in self._starts)

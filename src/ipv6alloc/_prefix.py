@@ -33,6 +33,9 @@ _LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
 #: Runs of two or more zero groups in uncompressed IPv6 text.
 _ZERO_RUNS = re.compile(r"(?:^|:)0(?::0)+(?=:|$)")
 _new = object.__new__
+_NETWORKS = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+_INTERFACES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 
 
 def address_text(version: int, value: int) -> str:
@@ -182,7 +185,7 @@ class Prefix:
         >>> Prefix.from_network(ipaddress.ip_network("10.0.0.0/8"))
         Prefix('10.0.0.0/8')
         """
-        if isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        if isinstance(network, _NETWORKS):
             if getattr(network.network_address, "scope_id", None):
                 raise InvalidPrefixError(
                     f"{quote(network)} has a zone id; a prefix cannot have one"
@@ -197,8 +200,8 @@ class Prefix:
         >>> Prefix.from_address("2001:db8::1")
         Prefix('2001:db8::1/128')
         """
-        if isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
-            if isinstance(address, ipaddress.IPv4Interface | ipaddress.IPv6Interface):
+        if type(address) is not str and isinstance(address, _ADDRESSES):
+            if isinstance(address, _INTERFACES):
                 raise InvalidPrefixError(_interface_message(address))
             if getattr(address, "scope_id", None):
                 raise InvalidPrefixError(f"{quote(address)} has a zone id; expected an address")
@@ -233,9 +236,9 @@ class Prefix:
             if "/" in value:
                 return cls.parse(value)
             return cls.from_address(value)
-        if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        if isinstance(value, _NETWORKS):
             return cls.from_network(value)
-        if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        if isinstance(value, _ADDRESSES):
             return cls.from_address(value)
         if isinstance(value, bool | int | float | bytes | tuple | list | dict | type(None)):
             raise InvalidPrefixError(

@@ -33,14 +33,13 @@ class Pool:
         "start",
     )
 
-    def __init__(self, prefix: Prefix) -> None:
+    def __init__(self, prefix: Prefix, end: int, width: int) -> None:
         self.prefix = prefix
-        self.start = prefix.value
-        self.end = prefix.value + prefix.num_addresses
-        self.gaps = GapIndex(self.start, self.end, WIDTH[prefix.version])
-        self.cursor = self.start
+        self.start = self.cursor = start = prefix.value
+        self.end = end  # one past the last address
+        self.gaps = GapIndex(start, end, width, prefix.prefixlen)
         self.parent: Pool | None = None
-        self.children: list[Pool] = []
+        self.children: tuple[Pool, ...] = ()  # the pools nested directly inside
         self.allocated = 0
         self.count = 0
         self.by_len: dict[int, int] = {}
@@ -87,14 +86,16 @@ class Family:
                     return pool
         return None
 
-    def pools_inside(self, start: int, end: int, prefixlen: int) -> Iterator[Pool]:
+    def pools_inside(self, start: int, end: int, prefixlen: int) -> list[Pool]:
         """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
-        if not self.pool_keys.any_in(start << 8, end << 8):
-            return
-        for key in self.pool_keys.irange(start << 8, end << 8):
-            length = key & 0xFF
-            if length > prefixlen:
-                yield self.pools[length][key >> 8]
+        keys = self.pool_keys
+        if not keys.any_in(start << 8, end << 8):
+            return []
+        return [
+            self.pools[key & 0xFF][key >> 8]
+            for key in keys.irange(start << 8, end << 8)
+            if key & 0xFF > prefixlen
+        ]
 
     def allocation_overlapping(self, start: int, end: int) -> int | None:
         """Start of an allocation overlapping ``[start, end)``, or None; O(log n)."""
