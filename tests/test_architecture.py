@@ -34,6 +34,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     },
     "_interface": {"_errors", "_prefix"},
     "_policy": {"_errors", "_interface", "_prefix"},
+    "_provider": {"_errors", "_interface", "_policy", "_prefix"},
     "_node": {"_allocator", "_bits", "_errors", "_interface", "_policy", "_prefix"},
     "__init__": {
         "_allocator",
@@ -42,6 +43,7 @@ CORE_LAYERS: dict[str, set[str]] = {
         "_node",
         "_policy",
         "_prefix",
+        "_provider",
         "_stats",
     },
 }

@@ -21,11 +21,11 @@ from ipv6alloc._policy import (
     ExtraBitsPolicy,
     FixedPolicy,
     PodsPolicy,
-    ProviderPolicy,
     SafePolicy,
     TalosPolicy,
 )
 from ipv6alloc._prefix import Prefix
+from ipv6alloc._provider import ProviderPolicy
 
 # An address with bits set everywhere, so that every prefix length cuts through set bits.
 ADDRESS = "2001:db8:1234:5678:9abc:def0:1357:9bdf"

@@ -4,8 +4,8 @@ The public API is re-exported here; every other module but :mod:`ipv6alloc.strat
 Hypothesis users) is private. Layers, lowest first (each imports only those below it)::
 
     _errors -> _bits -> _index -> _prefix -> _state, _stats, _interface
-    -> _allocator, _policy -> _node -> this facade; edge modules (_demo, _cli, strategies)
-    import the core, never the reverse.
+    -> _allocator, _policy -> _provider -> _node -> this facade; edge modules (_demo, _cli,
+    strategies) import the core, never the reverse.
 
 Names are loaded on first use (PEP 562), so ``import ipv6alloc`` costs next to nothing and a
 program that only needs :class:`PrefixAllocator` never loads the node layer. Everything loads
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
         ExtraBitsPolicy,
         FixedPolicy,
         PodsPolicy,
-        ProviderPolicy,
         SafePolicy,
         TalosPolicy,
     )
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
         Prefix,
         PrefixLike,
     )
+    from ._provider import ProviderPolicy
     from ._stats import (
         Allocation,
         AllocatorStatistics,
@@ -133,7 +133,7 @@ _SOURCES = {
     "PrefixAllocator": "_allocator",
     "PrefixConflictError": "_errors",
     "PrefixLike": "_prefix",
-    "ProviderPolicy": "_policy",
+    "ProviderPolicy": "_provider",
     "RestoreResult": "_node",
     "SafePolicy": "_policy",
     "SnapshotError": "_errors",
