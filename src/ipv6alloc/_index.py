@@ -42,6 +42,15 @@ def _at_most(limit: int) -> re.Pattern[bytes]:
     return pattern
 
 
+def _any_in(maxes: list[int], chunks: list[list[int]], low: int, high: int) -> bool:
+    """Whether chunked sorted ints (with their chunks' maxima) hold one in ``[low, high)``."""
+    k = bisect_left(maxes, low)
+    if k == len(maxes):
+        return False
+    chunk = chunks[k]
+    return chunk[bisect_left(chunk, low)] < high
+
+
 class SortedInts:
     """A sorted set of ints in chunks; O(log n) approximate per operation.
 
@@ -144,12 +153,7 @@ class SortedInts:
         >>> s.any_in(5, 10), s.any_in(5, 11), s.any_in(11, 20)
         (False, True, False)
         """
-        maxes = self._maxes
-        k = bisect_left(maxes, low)
-        if k == len(maxes):
-            return False
-        chunk = self._chunks[k]
-        return chunk[bisect_left(chunk, low)] < high
+        return _any_in(self._maxes, self._chunks, low, high)
 
     def irange(self, low: int, high: int) -> Iterator[int]:
         """Yield the items in ``[low, high)`` in order. Runtime complexity: O(log n + k)."""
@@ -338,12 +342,7 @@ class BlockIndex:
 
     def any_in(self, low: int, high: int) -> bool:
         """Whether some block starts in ``[low, high)``. Runtime complexity: O(log n)."""
-        maxes = self._maxes
-        k = bisect_left(maxes, low)
-        if k == len(maxes):
-            return False
-        chunk = self._chunks[k]
-        return chunk[bisect_left(chunk, low)] < high
+        return _any_in(self._maxes, self._chunks, low, high)
 
     def irange(self, low: int, high: int) -> Iterator[tuple[int, int]]:
         """Yield the blocks starting in ``[low, high)`` in order. O(log n + k)."""
