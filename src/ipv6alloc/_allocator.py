@@ -350,12 +350,12 @@ class PrefixAllocator:
         gaps.take(start, end, k, i)
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
-        fam = self._families[pool.prefix.version]
         self._record(pool, start, prefixlen, size, owner)
         if end + size <= gap_end and self._run is None:
             # The same request, repeated, would take the blocks that follow in this gap:
             # lowest placement found none lower, and next-fit's cursor now points at them.
             # (A run pending in the other IP family is left alone: one run at a time.)
+            fam = self._families[pool.prefix.version]
             self._run = Run(
                 pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
             )
