@@ -36,14 +36,18 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 #: Chunk size used by :func:`small_load`: chunks split above 16 items and merge below 2, so a
 #: few dozen items already exercise splits and merges.
 SMALL_LOAD = 8
+#: Gaps a pool's gap index keeps flat under :func:`small_load`: it turns chunked after three.
+SMALL_FLAT = 3
 
 
 @pytest.fixture
 def small_load(monkeypatch: pytest.MonkeyPatch) -> int:
     """Make the sorted indexes split and merge chunks after a handful of items.
 
-    ``ipv6alloc._index`` reads its module global ``_LOAD`` at call time, so patching it affects
-    every index, including those inside an allocator, for the duration of one test.
+    ``ipv6alloc._index`` reads its module globals ``_LOAD`` and ``FLAT_GAPS`` at call time, so
+    patching them affects every index, including those inside an allocator, for the duration
+    of one test: gap indexes turn from flat to chunked after a few gaps, then split and merge.
     """
     monkeypatch.setattr(_index, "_LOAD", SMALL_LOAD)
+    monkeypatch.setattr(_index, "FLAT_GAPS", SMALL_FLAT)
     return SMALL_LOAD

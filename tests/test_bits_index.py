@@ -20,6 +20,8 @@ from ipv6alloc._index import BlockIndex, GapIndex, SortedInts
 
 #: Chunk sizes to test: 4 splits after 8 items, 8 also merges below 2, 256 is the real one.
 loads = st.sampled_from([4, 8, 256])
+#: Gaps a GapIndex keeps flat: 1 and 3 turn chunked early, 32 is the real one, 1000 never.
+flats = st.sampled_from([1, 3, 32, 1000])
 
 
 @st.composite
@@ -284,14 +286,14 @@ def check_gaps(g: GapIndex, free: set[int], low: int, high: int, width: int) -> 
     assert g.largest_class() == model_largest(free, low, high, width)
 
 
-@given(loads, pools(), st.data())
+@given(loads, flats, pools(), st.data())
 def test_gap_index_matches_a_set_of_free_addresses(
-    load: int, pool: tuple[int, int, int], data: st.DataObject
+    load: int, flat: int, pool: tuple[int, int, int], data: st.DataObject
 ) -> None:
     width, low, high = pool
     size = high - low
     offsets = st.integers(0, size)
-    with mock.patch.object(_index, "_LOAD", load):
+    with mock.patch.object(_index, "_LOAD", load), mock.patch.object(_index, "FLAT_GAPS", flat):
         g = GapIndex(low, high, width)
         free = set(range(low, high))
         check_gaps(g, free, low, high, width)
@@ -359,8 +361,7 @@ def test_gap_index_matches_a_set_of_free_addresses(
                 start, k, i = found
                 assert start == expected
                 # The position names the gap that holds the block, ready for take().
-                assert g._starts[k][i] <= start
-                assert start + (1 << (width - prefixlen)) <= g._ends[k][i]
+                assert g.containing(start, start + (1 << (width - prefixlen))) == (k, i)
 
 
 def test_gap_index_doctest_case_by_hand() -> None:
@@ -399,6 +400,7 @@ def test_gap_index_splits_and_merges_with_small_chunks() -> None:
             g._check()
         g.fill(1016, 1017)  # one gap of seven addresses at the end, in the last chunk
         g._check()
+        assert type(g) is _index._ChunkedGapIndex, "flat no more past FLAT_GAPS gaps"
         assert len(g._starts) > 1, "chunks split above 2 * _LOAD gaps"
         assert g.largest_class() == 30
         found = g.find(31, 0)

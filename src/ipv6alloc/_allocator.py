@@ -499,12 +499,12 @@ class PrefixAllocator:
                     f"cannot reserve {quote(p)}: it overlaps allocation "
                     f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
                 )
-            key = (start, length)
+            key = start << 8 | length
             count = fam.given.get(key, 0) + 1
             fam.given[key] = count
             if count > 1:
                 return p
-            fam.given_keys.add(start << 8 | length)
+            fam.given_keys.add(key)
             r = fam.reservation_overlapping(start, end)
             if r is not None and r <= start and fam.resv_end[r] >= end:
                 return p  # inside a reserved range already
@@ -531,7 +531,7 @@ class PrefixAllocator:
             self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
-            key = (start, length)
+            key = start << 8 | length
             count = fam.given.get(key, 0)
             if not count:
                 raise NotAllocatedError(f"{quote(p)} is not reserved")
@@ -539,9 +539,9 @@ class PrefixAllocator:
                 fam.given[key] = count - 1
                 return
             del fam.given[key]
-            fam.given_keys.remove(start << 8 | length)
+            fam.given_keys.remove(key)
             end = start + p.num_addresses
-            if fam.resv_end.get(start) != end or (start, length) in fam.given:
+            if fam.resv_end.get(start) != end or key in fam.given:
                 return  # it lay inside another reservation: nothing becomes free
             fam.resv.remove(start)
             del fam.resv_end[start]
@@ -661,7 +661,7 @@ class PrefixAllocator:
                 fam = self._families[version]
                 for key in fam.given_keys:
                     start, length = key >> 8, key & 0xFF
-                    out.extend([_trusted(version, start, length)] * fam.given[start, length])
+                    out.extend([_trusted(version, start, length)] * fam.given[key])
             return tuple(out)
 
     def free_blocks(self, pool: PrefixLike) -> tuple[Prefix, ...]:

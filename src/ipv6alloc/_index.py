@@ -34,6 +34,12 @@ _LOAD = 256
 #: ``_AT_MOST[L]`` finds the first class byte ``<= L``; compiled on first use.
 _AT_MOST: list[re.Pattern[bytes] | None] = [None] * 129
 
+#: Gaps a :class:`GapIndex` holds in its flat form; with more, it turns chunked.
+FLAT_GAPS = 32
+
+#: ``_BYTE[L]`` is ``bytes((L,))``.
+_BYTE = [bytes((value,)) for value in range(256)]
+
 
 def _at_most(limit: int) -> re.Pattern[bytes]:
     pattern = _AT_MOST[limit]
@@ -373,7 +379,17 @@ class GapIndex:
     """The free intervals of one pool ``[low, high)``, searchable by the blocks they can hold.
 
     Gaps are maximal: two gaps never touch. ``width`` is the address width (32 or 128), so that
-    a gap's class is a prefix length.
+    a gap's class is a prefix length. A position ``(k, i)`` names gap ``i`` of chunk ``k``; the
+    positions :meth:`find` and :meth:`containing` return are valid until the next change.
+
+    An index starts *flat*: its gaps in one tuple of bounds, ``(start0, end0, start1, end1,
+    ...)``, strictly increasing because gaps never touch, and their classes in one ``bytes``.
+    One binary search over the bounds tells whether an address is free (an odd count of bounds
+    at or below it) and which gap holds it. The pool of a node's own subnet rarely has more than
+    a few gaps, and immutable ints in a tuple cost the garbage collector nothing once it has
+    looked at them once: a flat index is one tracked object. Past :data:`FLAT_GAPS` gaps, the
+    index turns into its chunked form (:class:`_ChunkedGapIndex`, the same object, its class
+    changed) and stays so.
 
     >>> g = GapIndex(0, 256, 32)  # 0.0.0.0/24
     >>> g.carve(0, 1)  # take 0.0.0.0/32
@@ -383,27 +399,221 @@ class GapIndex:
     255
     """
 
-    __slots__ = ("_classes", "_ends", "_maxes", "_mins", "_starts", "free", "high", "low", "width")
+    __slots__ = (
+        "_bounds",
+        "_classes",
+        "_ends",
+        "_flat_classes",
+        "_maxes",
+        "_mins",
+        "_starts",
+        "free",
+        "high",
+        "low",
+        "width",
+    )
+
+    _bounds: tuple[int, ...]  # flat form: the gaps' bounds, interleaved
+    _flat_classes: bytes  # flat form: one class per gap
+    _starts: list[list[int]]  # chunked form (see _ChunkedGapIndex)
+    _ends: list[list[int]]
+    _classes: list[bytearray]
+    _maxes: list[int]
+    _mins: bytearray
 
     def __init__(self, low: int, high: int, width: int, prefixlen: int | None = None) -> None:
         """All of ``[low, high)`` free; ``prefixlen`` when the range is that aligned block."""
         self.low = low
         self.high = high
         self.width = width
-        #: Number of free addresses (sum of the gaps' sizes).
-        self.free = high - low
         if low < high:
             if prefixlen is None:
                 prefixlen = largest_block_prefixlen(low, high, width)
-            self._starts = [[low]]
-            self._ends = [[high]]
-            self._classes = [bytearray((prefixlen,))]
-            self._maxes = [low]
-            self._mins = bytearray((prefixlen,))
+            self._bounds = (low, high)
+            self._flat_classes = _BYTE[prefixlen]
+            #: Number of free addresses (sum of the gaps' sizes).
+            self.free = high - low
         else:
-            self._starts, self._ends, self._classes, self._maxes = [], [], [], []
-            self._mins = bytearray()
+            self._bounds = ()
+            self._flat_classes = b""
             self.free = 0
+
+    def __len__(self) -> int:
+        return len(self._flat_classes)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """Yield the gaps ``(start, end)`` in address order."""
+        bounds = self._bounds
+        return zip(bounds[0::2], bounds[1::2], strict=True)
+
+    def largest_class(self) -> int | None:
+        """Prefix length of the largest aligned free block, or None when nothing is free."""
+        return min(self._flat_classes) if self._flat_classes else None
+
+    # -- search -----------------------------------------------------------------------------
+
+    def find(self, prefixlen: int, x: int) -> tuple[int, int, int] | None:
+        """First aligned free block of ``prefixlen`` starting at or after address ``x``.
+
+        Returns ``(start, k, i)``: the block's start and the position of the gap holding it,
+        or None. Runtime complexity: O(log n) approximate.
+        """
+        bounds = self._bounds
+        shift = self.width - prefixlen
+        c = align_up(x, shift)
+        j = bisect_right(bounds, c)  # odd: c lies in gap j // 2
+        if j & 1 and c + (1 << shift) <= bounds[j]:
+            return c, 0, j >> 1
+        # The first later gap whose class admits the length; it holds a block at its aligned start.
+        pattern = _AT_MOST[prefixlen] or _at_most(prefixlen)
+        match = pattern.search(self._flat_classes, (j + 1) >> 1)
+        if match is None:
+            return None
+        i = match.start()
+        return align_up(bounds[2 * i], shift), 0, i
+
+    def end_of(self, k: int, i: int) -> int:
+        """End of the gap at position ``(k, i)``."""
+        return self._bounds[2 * i + 1]
+
+    def containing(self, start: int, end: int) -> tuple[int, int] | None:
+        """Position of the gap that contains all of ``[start, end)``, or None."""
+        bounds = self._bounds
+        j = bisect_right(bounds, start)
+        if j & 1 and bounds[j] >= end:
+            return 0, j >> 1
+        return None
+
+    # -- mutation ---------------------------------------------------------------------------
+
+    def take(self, start: int, end: int, k: int, i: int) -> None:
+        """Remove ``[start, end)`` from the gap at ``(k, i)``, which must contain it.
+
+        Runtime complexity: O(log n) approximate.
+        """
+        bounds, classes, width = self._bounds, self._flat_classes, self.width
+        lo = 2 * i
+        gap_start, gap_end = bounds[lo], bounds[lo + 1]
+        self.free -= end - start
+        if gap_start == start:
+            if gap_end == end:
+                self._bounds = bounds[:lo] + bounds[lo + 2 :]
+                self._flat_classes = classes[:i] + classes[i + 1 :]
+            else:
+                self._bounds = (*bounds[:lo], end, *bounds[lo + 1 :])
+                value = _BYTE[largest_block_prefixlen(end, gap_end, width)]
+                self._flat_classes = classes[:i] + value + classes[i + 1 :]
+        elif gap_end == end:
+            self._bounds = (*bounds[: lo + 1], start, *bounds[lo + 2 :])
+            value = _BYTE[largest_block_prefixlen(gap_start, start, width)]
+            self._flat_classes = classes[:i] + value + classes[i + 1 :]
+        else:
+            self._bounds = (*bounds[: lo + 1], start, end, *bounds[lo + 1 :])
+            left = _BYTE[largest_block_prefixlen(gap_start, start, width)]
+            right = _BYTE[largest_block_prefixlen(end, gap_end, width)]
+            self._flat_classes = classes[:i] + left + right + classes[i + 1 :]
+            if len(classes) >= FLAT_GAPS:
+                self._unflatten()
+
+    def carve(self, start: int, end: int) -> None:
+        """Remove ``[start, end)`` from the free space, wherever it overlaps gaps.
+
+        Runtime complexity: O(log n + g) approximate, for g gaps overlapped.
+        """
+        start = max(start, self.low)
+        end = min(end, self.high)
+        if start >= end:
+            return
+        bounds, classes, width = self._bounds, self._flat_classes, self.width
+        lo = bisect_right(bounds, start)  # odd: start lies in gap lo // 2
+        hi = bisect_left(bounds, end)  # odd: end - 1 lies in gap hi // 2
+        if lo == hi and lo & 1:  # inside one gap
+            self.take(start, end, 0, lo >> 1)
+            return
+        first, last = lo >> 1, (hi + 1) >> 1  # the gaps overlapped: first <= i < last
+        if first == last:
+            return
+        for i in range(first, last):
+            self.free -= min(end, bounds[2 * i + 1]) - max(start, bounds[2 * i])
+        middle: tuple[int, ...] = ()
+        values = b""
+        if lo & 1 and bounds[lo - 1] < start:  # the first gap keeps its part before start
+            middle = (bounds[lo - 1], start)
+            values = _BYTE[largest_block_prefixlen(bounds[lo - 1], start, width)]
+        if hi & 1 and bounds[hi] > end:  # the last gap keeps its part after end
+            middle += (end, bounds[hi])
+            values += _BYTE[largest_block_prefixlen(end, bounds[hi], width)]
+        self._bounds = bounds[: lo - (lo & 1)] + middle + bounds[hi + (hi & 1) :]
+        self._flat_classes = classes[:first] + values + classes[last:]
+        if len(self._flat_classes) > FLAT_GAPS:
+            self._unflatten()
+
+    def fill(self, start: int, end: int) -> None:
+        """Return ``[start, end)`` to the free space; it must not overlap a gap.
+
+        Merges with the gaps that touch it. Runtime complexity: O(log n) approximate.
+        """
+        self.free += end - start
+        bounds, classes, width = self._bounds, self._flat_classes, self.width
+        j = bisect_right(bounds, start)  # even: start lies in no gap; gap j // 2 comes next
+        i = j >> 1
+        merge_left = j > 0 and bounds[j - 1] == start
+        merge_right = j < len(bounds) and bounds[j] == end
+        if merge_left and merge_right:
+            self._bounds = bounds[: j - 1] + bounds[j + 1 :]
+            value = _BYTE[largest_block_prefixlen(bounds[j - 2], bounds[j + 1], width)]
+            self._flat_classes = classes[: i - 1] + value + classes[i + 1 :]
+        elif merge_left:
+            self._bounds = (*bounds[: j - 1], end, *bounds[j:])
+            value = _BYTE[largest_block_prefixlen(bounds[j - 2], end, width)]
+            self._flat_classes = classes[: i - 1] + value + classes[i:]
+        elif merge_right:
+            self._bounds = (*bounds[:j], start, *bounds[j + 1 :])
+            value = _BYTE[largest_block_prefixlen(start, bounds[j + 1], width)]
+            self._flat_classes = classes[:i] + value + classes[i + 1 :]
+        else:
+            self._bounds = (*bounds[:j], start, end, *bounds[j:])
+            value = _BYTE[largest_block_prefixlen(start, end, width)]
+            self._flat_classes = classes[:i] + value + classes[i:]
+            if len(classes) >= FLAT_GAPS:
+                self._unflatten()
+
+    def _unflatten(self) -> None:
+        """Turn into the chunked form, for good."""
+        bounds, classes = self._bounds, self._flat_classes
+        self.__class__ = _ChunkedGapIndex
+        starts, ends = bounds[0::2], bounds[1::2]
+        cuts = range(0, len(classes), _LOAD)  # chunks of _LOAD gaps
+        self._starts = [list(starts[k : k + _LOAD]) for k in cuts]
+        self._ends = [list(ends[k : k + _LOAD]) for k in cuts]
+        self._classes = [bytearray(classes[k : k + _LOAD]) for k in cuts]
+        self._maxes = [chunk[-1] for chunk in self._starts]
+        self._mins = bytearray(min(chunk) for chunk in self._classes)
+        self._bounds = ()
+        self._flat_classes = b""
+
+    def _check(self) -> None:
+        """Verify every invariant; O(n)."""
+        bounds, classes = self._bounds, self._flat_classes
+        assert len(bounds) == 2 * len(classes) <= 2 * FLAT_GAPS
+        assert list(bounds) == sorted(set(bounds)), "bounds strictly increase"
+        assert not bounds or (self.low <= bounds[0] and bounds[-1] <= self.high)
+        free = 0
+        for (start, end), value in zip(self, classes, strict=True):
+            assert value == largest_block_prefixlen(start, end, self.width)
+            free += end - start
+        assert free == self.free
+
+
+class _ChunkedGapIndex(GapIndex):
+    """The chunked form of a :class:`GapIndex` with many gaps.
+
+    Gaps in chunks of at most ``2 * _LOAD``: starts, ends and classes in parallel per chunk,
+    each chunk's last start in ``_maxes`` and smallest class in ``_mins``. An index never
+    shrinks back to the flat form.
+    """
+
+    __slots__ = ()
 
     def __len__(self) -> int:
         return sum(len(chunk) for chunk in self._starts)
@@ -632,6 +842,8 @@ class GapIndex:
 
     def _check(self) -> None:
         """Verify every invariant; O(n)."""
+        assert not self._bounds, "no flat part left"
+        assert not self._flat_classes, "no flat part left"
         n = len(self._starts)
         assert len(self._ends) == len(self._classes) == len(self._maxes) == len(self._mins) == n
         previous_end = None

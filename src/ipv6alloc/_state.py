@@ -69,8 +69,9 @@ class Family:
         self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
         self.resv = SortedInts()  # starts of maximal reserved ranges
         self.resv_end: dict[int, int] = {}  # their ends
-        self.given: dict[tuple[int, int], int] = {}  # (start, prefixlen) -> times reserved
-        self.given_keys = SortedInts()  # start << 8 | prefixlen of each given reservation
+        # Reservations as given, keyed ``start << 8 | prefixlen``: how often, and in order.
+        self.given: dict[int, int] = {}  # key -> times reserved
+        self.given_keys = SortedInts()  # the keys of ``given``
         self.pools: dict[int, dict[int, Pool]] = {}  # prefixlen -> start -> pool
         self.pool_lens: list[int] = []  # pool lengths present, longest first
         self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
@@ -88,8 +89,8 @@ class Family:
 
     def pools_inside(self, start: int, end: int, prefixlen: int) -> list[Pool]:
         """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
-        keys = self.pool_keys
-        if not keys.any_in(start << 8, end << 8):
+        lens, keys = self.pool_lens, self.pool_keys
+        if not lens or lens[0] <= prefixlen or not keys.any_in(start << 8, end << 8):
             return []
         return [
             self.pools[key & 0xFF][key >> 8]
