@@ -300,8 +300,8 @@ class PrefixAllocator:
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
             target = self._pool(Prefix.coerce(pool))
-            self._settle(target.prefix.version)
-            if version is not None and version != target.prefix.version:
+            self._settle(target.version)
+            if version is not None and version != target.version:
                 raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
             self._check_length(target, prefixlen)
             found = self._allocate_in(target, prefixlen, owner, key, version)
@@ -313,9 +313,8 @@ class PrefixAllocator:
         self._settle()
         tried: list[Pool] = []
         for target in self._order:
-            p = target.prefix
-            if (version is not None and p.version != version) or not (
-                p.prefixlen <= prefixlen <= WIDTH[p.version]
+            if (version is not None and target.version != version) or not (
+                target.prefixlen <= prefixlen <= target.gaps.width
             ):
                 continue
             tried.append(target)
@@ -350,16 +349,21 @@ class PrefixAllocator:
         gaps.take(start, end, k, i)
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
-        self._record(pool, start, prefixlen, size, owner)
-        if end + size <= gap_end and self._run is None:
-            # The same request, repeated, would take the blocks that follow in this gap:
-            # lowest placement found none lower, and next-fit's cursor now points at them.
-            # (A run pending in the other IP family is left alone: one run at a time.)
-            fam = self._families[pool.prefix.version]
-            self._run = Run(
-                pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
-            )
-        return _trusted(pool.prefix.version, start, prefixlen)
+        fam = self._families[pool.version]
+        self._record(fam, pool, start, prefixlen, owner)
+        last = fam.last
+        if last[0] is prefixlen and last[1] is key and last[2] is wanted:
+            if end + size <= gap_end and self._run is None:
+                # The request repeats the previous one of this family: it will likely come
+                # again, and would then take the blocks that follow in this gap (lowest
+                # placement found none lower; next-fit's cursor now points at them). A run
+                # pending in the other IP family is left alone: one run at a time.
+                self._run = Run(
+                    pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
+                )
+        else:
+            fam.last = (prefixlen, key, wanted)
+        return _trusted(pool.version, start, prefixlen)
 
     def _settle(self, version: int | None = None) -> None:
         """Write the pending run's blocks to the indexes; the caller holds the lock.
@@ -387,12 +391,12 @@ class PrefixAllocator:
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
 
-    def _record(self, pool: Pool, start: int, prefixlen: int, size: int, owner: Hashable) -> None:
-        fam = self._families[pool.prefix.version]
+    @staticmethod
+    def _record(fam: Family, pool: Pool, start: int, prefixlen: int, owner: Hashable) -> None:
         fam.blocks.add(start, prefixlen)
         if owner is not None:
             fam.owners[start] = owner
-        pool.allocated += size
+        pool.allocated += 1 << (fam.width - prefixlen)
         pool.count += 1
         by_len = pool.by_len
         by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
@@ -437,7 +441,7 @@ class PrefixAllocator:
             if position is None:
                 raise PrefixConflictError(self._conflict(fam, pool, p))
             pool.gaps.take(start, end, *position)
-            self._record(pool, start, length, end - start, owner)
+            self._record(fam, pool, start, length, owner)
             return p
 
     def release(self, prefix: PrefixLike) -> None:
@@ -678,7 +682,7 @@ class PrefixAllocator:
         with self._lock:
             self._settle(p.version)
             target = self._pool(p)
-            version, width = target.prefix.version, WIDTH[target.prefix.version]
+            version, width = target.version, WIDTH[target.version]
             return tuple(
                 _trusted(version, s, length)
                 for lo, hi in target.gaps
@@ -691,7 +695,7 @@ class PrefixAllocator:
         with self._lock:
             self._settle(p.version)
             target = self._pool(p)
-            version = target.prefix.version
+            version = target.version
             return _trusted(version, target.cursor, WIDTH[version])
 
     def statistics(self) -> AllocatorStatistics:
@@ -768,7 +772,7 @@ class PrefixAllocator:
                 "pools": [
                     {
                         "prefix": str(pool.prefix),
-                        "cursor": address_text(pool.prefix.version, pool.cursor),
+                        "cursor": address_text(pool.version, pool.cursor),
                     }
                     for pool in self._order
                 ],
@@ -839,11 +843,11 @@ class PrefixAllocator:
 
     @staticmethod
     def _check_length(pool: Pool, prefixlen: int) -> None:
-        width = WIDTH[pool.prefix.version]
-        if not pool.prefix.prefixlen <= prefixlen <= width:
+        width = WIDTH[pool.version]
+        if not pool.prefixlen <= prefixlen <= width:
             raise InvalidPrefixError(
                 f"prefix length {quote(prefixlen)} does not fit pool {quote(pool.prefix)} "
-                f"(expected {pool.prefix.prefixlen}-{width})"
+                f"(expected {pool.prefixlen}-{width})"
             )
 
     @staticmethod

@@ -48,19 +48,15 @@ def check_allocator(allocator: PrefixAllocator) -> None:
             assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
             assert fam.innermost(s, lengths[s]) is not None, "allocations lie in pools"
         # Pools.
-        pools = [pool for pool in allocator._order if pool.prefix.version == version]
+        pools = [pool for pool in allocator._order if pool.version == version]
         assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
         assert set(fam.pool_lens) == set(fam.pools)
-        assert sorted(p.start << 8 | p.prefix.prefixlen for p in pools) == list(fam.pool_keys)
+        assert sorted(p.start << 8 | p.prefixlen for p in pools) == list(fam.pool_keys)
         for pool in pools:
-            assert fam.pools[pool.prefix.prefixlen][pool.start] is pool
+            assert fam.pools[pool.prefixlen][pool.start] is pool
             pool.gaps._check()
             assert pool.start <= pool.cursor < pool.end
-            outer = (
-                fam.innermost(pool.start, pool.prefix.prefixlen - 1)
-                if (pool.prefix.prefixlen)
-                else None
-            )
+            outer = fam.innermost(pool.start, pool.prefixlen - 1) if (pool.prefixlen) else None
             assert pool.parent is outer, "parent is the innermost enclosing pool"
             assert {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool}
             own = [
@@ -97,11 +93,11 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
         return set()
     pool, fam = run.pool, run.family
     assert pool in allocator._order, "a run belongs to a pool of the allocator"
-    assert allocator._families[pool.prefix.version] is fam
+    assert allocator._families[pool.version] is fam
     assert run.version == fam.version
     assert run.owners is fam.owners
     assert run.size == 1 << (fam.width - run.prefixlen)
-    assert pool.prefix.prefixlen <= run.prefixlen
+    assert pool.prefixlen <= run.prefixlen
     assert run.base % run.size == 0, "the run's blocks are aligned"
     assert (run.next - run.base) % run.size == 0
     assert run.base <= run.next <= run.limit, "the run stays inside its gap"
@@ -117,8 +113,8 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
         for other in allocator._order:
             if other is pool:
                 break
-            wanted = run.wanted is None or run.wanted == other.prefix.version
-            if wanted and other.prefix.prefixlen <= run.prefixlen <= other.gaps.width:
+            wanted = run.wanted is None or run.wanted == other.version
+            if wanted and other.prefixlen <= run.prefixlen <= other.gaps.width:
                 assert other.gaps.find(run.prefixlen, other.start) is None, "an earlier pool"
     assert run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks"
     assert not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet"

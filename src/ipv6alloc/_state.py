@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from ._bits import WIDTH
 from ._index import BlockIndex, GapIndex, SortedInts
+from ._prefix import Prefix
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterator
-
-    from ._prefix import Prefix
 
 __all__ = ["Family", "Pool", "Run"]
 
@@ -29,12 +28,16 @@ class Pool:
         "end",
         "gaps",
         "parent",
-        "prefix",
+        "prefixlen",
         "start",
+        "version",
     )
 
     def __init__(self, prefix: Prefix, end: int, width: int) -> None:
-        self.prefix = prefix
+        # The prefix is kept as plain ints, so that a pool is two objects for the garbage
+        # collector to track (itself and its gap index), not three.
+        self.version = prefix.version
+        self.prefixlen = prefix.prefixlen
         self.start = self.cursor = start = prefix.value
         self.end = end  # one past the last address
         self.gaps = GapIndex(start, end, width, prefix.prefixlen)
@@ -44,6 +47,11 @@ class Pool:
         self.count = 0
         self.by_len: dict[int, int] = {}
 
+    @property
+    def prefix(self) -> Prefix:
+        """The pool as a :class:`~ipv6alloc.Prefix` (a new object each time)."""
+        return Prefix._trusted(self.version, self.start, self.prefixlen)
+
 
 class Family:
     """The allocations, reservations and pools of one IP version (internal)."""
@@ -52,6 +60,7 @@ class Family:
         "blocks",
         "given",
         "given_keys",
+        "last",
         "owners",
         "pool_keys",
         "pool_lens",
@@ -75,6 +84,9 @@ class Family:
         self.pools: dict[int, dict[int, Pool]] = {}  # prefixlen -> start -> pool
         self.pool_lens: list[int] = []  # pool lengths present, longest first
         self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
+        # The arguments of the last allocation taken the long way: a run opens when the next
+        # one repeats them (see Run).
+        self.last: tuple[object, object, object] = (None, None, None)
 
     def innermost(self, start: int, prefixlen: int) -> Pool | None:
         """The smallest pool containing the block; O(distinct pool lengths)."""
