@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+from unittest import mock
 
 import netaddr
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ipv6alloc import InvalidPrefixError, Ipv6AllocError, Prefix
+from ipv6alloc import InvalidPrefixError, Ipv6AllocError, Prefix, _prefix
 from ipv6alloc.strategies import addresses, interfaces, prefix_texts, prefixes
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -200,6 +201,37 @@ def test_missing_length_is_rejected(text: str) -> None:
 def test_parse_refuses_non_text() -> None:
     with pytest.raises(InvalidPrefixError, match=r"^expected prefix text, got int$"):
         Prefix.parse(42)  # type: ignore[arg-type]
+
+
+@st.composite
+def ipv6_like_texts(draw: st.DrawFn) -> str:
+    """Text that looks like IPv6 and often is not: 0-10 groups of 0-5 hex digits, ``::``."""
+    groups = draw(st.lists(st.text("0123456789abcdefABCDEF", max_size=5), max_size=10))
+    text = ":".join(groups)
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + "::" + text[at:]
+    if draw(st.integers(0, 9)) == 0:
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(["g", " ", ":", "0", "\x00", "\u0660"])) + text[at:]
+    return text
+
+
+@pytest.mark.parametrize("packer", ["inet_pton", "python"])
+@given(text=ipv6_like_texts())
+def test_ipv6_text_is_read_exactly_as_ipaddress_reads_it(packer: str, text: str) -> None:
+    try:
+        expected: int | None = int(ipaddress.IPv6Address(text))
+    except ValueError:
+        expected = None
+    # The text is packed by the C library's inet_pton, or in Python where it is missing.
+    pton = _prefix._pton_here if packer == "python" else _prefix._load_pton()
+    with mock.patch.object(_prefix, "_PTON", [pton]):
+        if expected is None:
+            with pytest.raises(InvalidPrefixError, match="is not a valid IPv4 or IPv6 address"):
+                Prefix.from_address(text)
+        else:
+            assert Prefix.from_address(text).value == expected
 
 
 def test_long_bad_input_is_quoted_cut_after_40_characters() -> None:
