@@ -299,11 +299,12 @@ class PrefixAllocator:
         # Only immutable ``pool=`` values may open a run: it is matched by identity.
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
-            target = self._pool(Prefix.coerce(pool))
+            target = self._pool(pool if type(pool) is Prefix else Prefix.coerce(pool))
             self._settle(target.version)
             if version is not None and version != target.version:
                 raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
-            self._check_length(target, prefixlen)
+            if not target.prefixlen <= prefixlen <= target.gaps.width:
+                self._check_length(target, prefixlen)
             found = self._allocate_in(target, prefixlen, owner, key, version)
             if found is None:
                 raise PoolExhaustedError(
@@ -519,7 +520,12 @@ class PrefixAllocator:
                     del fam.resv_end[inner]
             fam.resv.add(start)
             fam.resv_end[start] = end
-            self._carve_everywhere(fam, start, end, length)
+            # Out of the gaps of every pool it touches: the innermost holding it, and those inside.
+            pool = fam.innermost(start, length)
+            if pool is not None:
+                pool.gaps.carve(start, end)
+            for inner in fam.pools_inside(start, end, length):
+                inner.gaps.carve(inner.start, inner.end)
             return p
 
     def unreserve(self, prefix: PrefixLike) -> None:
@@ -563,14 +569,6 @@ class PrefixAllocator:
                 self._refill(fam, pool, start, end)
             for inner in fam.pools_inside(start, end, length):
                 self._refill(fam, inner, inner.start, inner.end)
-
-    def _carve_everywhere(self, fam: Family, start: int, end: int, length: int) -> None:
-        """Remove a newly reserved range from the gaps of every pool it touches."""
-        pool = fam.innermost(start, length)
-        if pool is not None:
-            pool.gaps.carve(start, end)
-        for inner in fam.pools_inside(start, end, length):
-            inner.gaps.carve(inner.start, inner.end)
 
     def _refill(self, fam: Family, pool: Pool, start: int, end: int) -> None:
         """Return to ``pool``'s gaps what is free in ``[start, end)``, which has no gaps now."""
@@ -836,7 +834,8 @@ class PrefixAllocator:
     # -- helpers ----------------------------------------------------------------------------
 
     def _pool(self, p: Prefix) -> Pool:
-        pool = self._families[p.version].pools.get(p.prefixlen, {}).get(p.value)
+        same_length = self._families[p.version].pools.get(p.prefixlen)
+        pool = None if same_length is None else same_length.get(p.value)
         if pool is None:
             raise UnknownPoolError(f"{quote(p)} is not a pool of this allocator")
         return pool

@@ -45,7 +45,7 @@ def largest_block_prefixlen(start: int, end: int, width: int) -> int:
     32
     """
     shift = (end - start).bit_length() - 1
-    if align_up(start, shift) + (1 << shift) > end:
+    if (-((-start) >> shift) << shift) + (1 << shift) > end:  # align_up(start, shift), inlined
         shift -= 1
     return width - shift
 

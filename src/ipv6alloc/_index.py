@@ -507,13 +507,21 @@ class GapIndex:
             self._bounds = (*bounds[: lo + 1], start, *bounds[lo + 2 :])
             value = _BYTE[largest_block_prefixlen(gap_start, start, width)]
             self._flat_classes = classes[:i] + value + classes[i + 1 :]
+        elif len(classes) == 1:  # the only gap splits in two (as when a fresh pool is first cut)
+            self._bounds = (gap_start, start, end, gap_end)
+            self._flat_classes = bytes(
+                (
+                    largest_block_prefixlen(gap_start, start, width),
+                    largest_block_prefixlen(end, gap_end, width),
+                )
+            )
         else:
             self._bounds = (*bounds[: lo + 1], start, end, *bounds[lo + 1 :])
             left = _BYTE[largest_block_prefixlen(gap_start, start, width)]
             right = _BYTE[largest_block_prefixlen(end, gap_end, width)]
             self._flat_classes = classes[:i] + left + right + classes[i + 1 :]
-            if len(classes) >= FLAT_GAPS:
-                self._unflatten()
+        if len(self._flat_classes) > FLAT_GAPS:
+            self._unflatten()
 
     def carve(self, start: int, end: int) -> None:
         """Remove ``[start, end)`` from the free space, wherever it overlaps gaps.

@@ -30,7 +30,8 @@ PrefixLike: TypeAlias = (
 #: Anything accepted where an address is expected (same forms as :data:`PrefixLike`).
 AddressLike: TypeAlias = "str | ipaddress.IPv4Address | ipaddress.IPv6Address | Prefix | object"
 
-_LENGTH = re.compile(r"0|[1-9][0-9]{0,2}")
+#: The text of every prefix length (no leading zeros) and its value.
+_LENGTHS = {str(length): length for length in range(129)}
 #: Runs of two or more zero groups in uncompressed IPv6 text.
 _ZERO_RUNS = re.compile(r"(?:^|:)0(?::0)+(?=:|$)")
 _new = object.__new__
@@ -162,12 +163,12 @@ class Prefix:
             raise InvalidPrefixError(f"{quote(text)} has a zone id; a prefix cannot have one")
         version, value = _parse_address(address, text)
         width = WIDTH[version]
-        if not _LENGTH.fullmatch(length) or int(length) > width:
+        prefixlen = _LENGTHS.get(length, 129)
+        if prefixlen > width:
             raise InvalidPrefixError(
                 f"{quote(text)} has an invalid prefix length {quote(length)} "
                 f"(expected 0-{width} without leading zeros)"
             )
-        prefixlen = int(length)
         network = value >> (width - prefixlen) << (width - prefixlen)
         if network != value:
             fixed = f"{address_text(version, network)}/{prefixlen}"
