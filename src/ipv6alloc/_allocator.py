@@ -524,8 +524,8 @@ class PrefixAllocator:
             pool = fam.innermost(start, length)
             if pool is not None:
                 pool.gaps.carve(start, end)
-            for inner in fam.pools_inside(start, end, length):
-                inner.gaps.carve(inner.start, inner.end)
+            for nested in fam.pools_inside(start, end, length):
+                nested.gaps.carve(nested.start, nested.end)
             return p
 
     def unreserve(self, prefix: PrefixLike) -> None:
