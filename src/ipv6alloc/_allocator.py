@@ -135,8 +135,10 @@ class PrefixAllocator:
         >>> a.allocate(63, pool="2001:db8::/48")  # the lowest /63 would overlap the nested pool
         Prefix('2001:db8:0:2::/63')
         """
-        p = Prefix.coerce(prefix)
-        with self._lock:
+        p = prefix if type(prefix) is Prefix else Prefix.coerce(prefix)
+        lock = self._lock
+        lock.acquire()  # by hand, not ``with``: cheaper, and nodes add pools by the thousand
+        try:
             self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
@@ -183,6 +185,8 @@ class PrefixAllocator:
             fam.pool_keys.add(start << 8 | length)
             self._order[pool] = None
             return p
+        finally:
+            lock.release()
 
     def remove_pool(self, prefix: PrefixLike) -> None:
         """Remove an empty pool; its space returns to the enclosing pool, if any.
@@ -492,8 +496,10 @@ class PrefixAllocator:
         >>> a.allocate(127)
         Prefix('2001:db8::2/127')
         """
-        p = Prefix.coerce(prefix)
-        with self._lock:
+        p = prefix if type(prefix) is Prefix else Prefix.coerce(prefix)
+        lock = self._lock
+        lock.acquire()  # by hand, as in add_pool
+        try:
             self._settle(p.version)
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
@@ -527,6 +533,8 @@ class PrefixAllocator:
             for nested in fam.pools_inside(start, end, length):
                 nested.gaps.carve(nested.start, nested.end)
             return p
+        finally:
+            lock.release()
 
     def unreserve(self, prefix: PrefixLike) -> None:
         """Undo one :meth:`reserve` of exactly this prefix or address.
