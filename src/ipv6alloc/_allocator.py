@@ -183,6 +183,7 @@ class PrefixAllocator:
                 fam.pool_lens.sort(reverse=True)
             same_length[start] = pool
             fam.pool_keys.add(start << 8 | length)
+            fam.recent = pool
             self._order[pool] = None
             return p
         finally:
@@ -216,6 +217,8 @@ class PrefixAllocator:
                 del fam.pools[p.prefixlen]
                 fam.pool_lens.remove(p.prefixlen)
             fam.pool_keys.remove(p.value << 8 | p.prefixlen)
+            if fam.recent is pool:
+                fam.recent = None
             del self._order[pool]
             if parent is not None:
                 parent.children = tuple(c for c in parent.children if c is not pool)

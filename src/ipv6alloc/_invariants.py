@@ -52,6 +52,10 @@ def check_allocator(allocator: PrefixAllocator) -> None:
         assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
         assert set(fam.pool_lens) == set(fam.pools)
         assert sorted(p.start << 8 | p.prefixlen for p in pools) == list(fam.pool_keys)
+        recent = fam.recent
+        assert recent is None or fam.pools[recent.prefixlen].get(recent.start) is recent, (
+            "the recent pool is a pool"
+        )
         for pool in pools:
             assert fam.pools[pool.prefixlen][pool.start] is pool
             pool.gaps._check()

@@ -65,6 +65,7 @@ class Family:
         "pool_keys",
         "pool_lens",
         "pools",
+        "recent",
         "resv",
         "resv_end",
         "version",
@@ -84,18 +85,30 @@ class Family:
         self.pools: dict[int, dict[int, Pool]] = {}  # prefixlen -> start -> pool
         self.pool_lens: list[int] = []  # pool lengths present, longest first
         self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
+        # The pool innermost() found or add_pool() added last: the next block asked about is
+        # often in it (a node's address, then its pod prefix).
+        self.recent: Pool | None = None
         # The arguments of the last allocation taken the long way: a run opens when the next
         # one repeats them (see Run).
         self.last: tuple[object, object, object] = (None, None, None)
 
     def innermost(self, start: int, prefixlen: int) -> Pool | None:
-        """The smallest pool containing the block; O(distinct pool lengths)."""
+        """The smallest pool containing the block; O(distinct pool lengths), O(1) when recent."""
+        recent = self.recent
+        if (
+            recent is not None
+            and not recent.children  # else a nested pool may hold the block
+            and recent.prefixlen <= prefixlen
+            and recent.start <= start < recent.end
+        ):
+            return recent
         width = self.width
         for length in self.pool_lens:
             if length <= prefixlen:
                 shift = width - length
                 pool = self.pools[length].get(start >> shift << shift)
                 if pool is not None:
+                    self.recent = pool
                     return pool
         return None
 
