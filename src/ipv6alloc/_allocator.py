@@ -518,15 +518,17 @@ class PrefixAllocator:
             fam.given[key] = count
             if count > 1:
                 return p
-            fam.given_keys.add(key)
             r = fam.reservation_overlapping(start, end)
             if r is not None and r <= start and fam.resv_end[r] >= end:
+                fam.nested.add(key)
                 return p  # inside a reserved range already
             # Without an overlapping range (r is None), none starts inside either.
             if r is not None and fam.resv.any_in(start, end):
-                for inner in list(fam.resv.irange(start, end)):
+                width = fam.width
+                for inner in list(fam.resv.irange(start, end)):  # now nested in this one
+                    size = fam.resv_end.pop(inner) - inner
                     fam.resv.remove(inner)
-                    del fam.resv_end[inner]
+                    fam.nested.add(inner << 8 | (width + 1 - size.bit_length()))
             fam.resv.add(start)
             fam.resv_end[start] = end
             # Out of the gaps of every pool it touches: the innermost holding it, and those inside.
@@ -560,18 +562,20 @@ class PrefixAllocator:
                 fam.given[key] = count - 1
                 return
             del fam.given[key]
-            fam.given_keys.remove(key)
             end = start + p.num_addresses
-            if fam.resv_end.get(start) != end or key in fam.given:
+            if fam.resv_end.get(start) != end:
+                fam.nested.remove(key)
                 return  # it lay inside another reservation: nothing becomes free
             fam.resv.remove(start)
             del fam.resv_end[start]
-            # Reservations it covered become maximal again.
+            # The outermost reservations it covered become maximal again (shorter prefixes
+            # come first among those of one start).
             covered_to = start
-            for k in list(fam.given_keys.irange(start << 8, end << 8)):
+            for k in list(fam.nested.irange(start << 8, end << 8)):
                 lo = k >> 8
                 if lo >= covered_to:
                     hi = lo + (1 << (fam.width - (k & 0xFF)))
+                    fam.nested.remove(k)
                     fam.resv.add(lo)
                     fam.resv_end[lo] = hi
                     covered_to = hi
@@ -672,7 +676,7 @@ class PrefixAllocator:
             out: list[Prefix] = []
             for version in (4, 6):
                 fam = self._families[version]
-                for key in fam.given_keys:
+                for key in sorted(fam.given):
                     start, length = key >> 8, key & 0xFF
                     out.extend([_trusted(version, start, length)] * fam.given[key])
             return tuple(out)

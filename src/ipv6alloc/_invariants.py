@@ -9,6 +9,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from ._allocator import PrefixAllocator
+    from ._state import Family
 
 __all__ = ["check_allocator"]
 
@@ -23,7 +24,7 @@ def check_allocator(allocator: PrefixAllocator) -> None:
     for version, fam in allocator._families.items():
         fam.blocks._check()
         fam.resv._check()
-        fam.given_keys._check()
+        fam.nested._check()
         fam.pool_keys._check()
         width = fam.width
         lengths = dict(fam.blocks)
@@ -33,17 +34,7 @@ def check_allocator(allocator: PrefixAllocator) -> None:
         ends = [s + (1 << (width - lengths[s])) for s in starts]
         for s, e in zip(starts[1:], ends, strict=False):
             assert e <= s, "allocations never overlap"
-        # Reservations: the maximal ranges are exactly the union of the given ones.
-        assert set(fam.given) == set(fam.given_keys)
-        assert all(c > 0 for c in fam.given.values())
-        merged: list[tuple[int, int]] = []
-        for key in fam.given_keys:
-            lo, hi = key >> 8, (key >> 8) + (1 << (width - (key & 0xFF)))
-            if merged and lo < merged[-1][1]:
-                continue  # nested in the previous one (prefixes never partly overlap)
-            merged.append((lo, hi))
-        assert merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations"
-        assert set(fam.resv_end) == set(fam.resv)
+        _check_reservations(fam)
         for s, e in zip(starts, ends, strict=True):
             assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
             assert fam.innermost(s, lengths[s]) is not None, "allocations lie in pools"
@@ -123,3 +114,23 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
     assert run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks"
     assert not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet"
     return set(run.starts)
+
+
+def _check_reservations(fam: Family) -> None:
+    """Check a family's reservations: maximal ranges, nested ones and counts.
+
+    The maximal reserved ranges are exactly the union of the given reservations, and every
+    other given one is listed as nested.
+    """
+    assert all(c > 0 for c in fam.given.values())
+    merged: list[tuple[int, int]] = []
+    inside: list[int] = []
+    for key in sorted(fam.given):
+        lo, hi = key >> 8, (key >> 8) + (1 << (fam.width - (key & 0xFF)))
+        if merged and lo < merged[-1][1]:
+            inside.append(key)  # nested in the previous one (prefixes never partly overlap)
+            continue
+        merged.append((lo, hi))
+    assert merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations"
+    assert set(fam.resv_end) == set(fam.resv)
+    assert inside == list(fam.nested), "nested reservations"

@@ -59,8 +59,8 @@ class Family:
     __slots__ = (
         "blocks",
         "given",
-        "given_keys",
         "last",
+        "nested",
         "owners",
         "pool_keys",
         "pool_lens",
@@ -77,11 +77,13 @@ class Family:
         self.width = WIDTH[version]
         self.blocks = BlockIndex()  # allocations: start -> prefixlen
         self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
+        # Reservations as given, keyed ``start << 8 | prefixlen``, and how often. Prefixes nest
+        # or are apart, so each maximal reserved range is one of them: those are in ``resv``
+        # (starts) and ``resv_end`` (ends); the keys of the others, inside one, in ``nested``.
+        self.given: dict[int, int] = {}  # key -> times reserved
         self.resv = SortedInts()  # starts of maximal reserved ranges
         self.resv_end: dict[int, int] = {}  # their ends
-        # Reservations as given, keyed ``start << 8 | prefixlen``: how often, and in order.
-        self.given: dict[int, int] = {}  # key -> times reserved
-        self.given_keys = SortedInts()  # the keys of ``given``
+        self.nested = SortedInts()  # keys of the given reservations inside a maximal one
         self.pools: dict[int, dict[int, Pool]] = {}  # prefixlen -> start -> pool
         self.pool_lens: list[int] = []  # pool lengths present, longest first
         self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
