@@ -22,7 +22,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     "_stats": {"_bits", "_prefix"},
     "_state": {"_bits", "_index", "_prefix"},
     "_snapshot": {"_errors"},
-    "_invariants": {"_allocator"},
+    "_invariants": {"_allocator", "_state"},
     "_allocator": {
         "_bits",
         "_errors",
