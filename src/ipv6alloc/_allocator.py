@@ -167,16 +167,16 @@ class PrefixAllocator:
             pool.parent = parent
             for child in children:
                 child.parent = pool
-                pool.gaps.carve(child.start, child.end)
+                pool.carve(child.start, child.end)
                 if parent is not None:
                     parent.children = tuple(c for c in parent.children if c is not child)
                 pool.children += (child,)
             if fam.reservation_overlapping(start, end) is not None:
                 for lo, hi in fam.reserved_ranges(start, end):
-                    pool.gaps.carve(lo, hi)
+                    pool.carve(lo, hi)
             if parent is not None:
                 parent.children += (pool,)
-                parent.gaps.carve(start, end)
+                parent.carve(start, end)
             if same_length is None:
                 fam.pools[length] = same_length = {}
                 fam.pool_lens.append(length)
@@ -310,7 +310,7 @@ class PrefixAllocator:
             self._settle(target.version)
             if version is not None and version != target.version:
                 raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
-            if not target.prefixlen <= prefixlen <= target.gaps.width:
+            if not target.prefixlen <= prefixlen <= target.width:
                 self._check_length(target, prefixlen)
             found = self._allocate_in(target, prefixlen, owner, key, version)
             if found is None:
@@ -322,7 +322,7 @@ class PrefixAllocator:
         tried: list[Pool] = []
         for target in self._order:
             if (version is not None and target.version != version) or not (
-                target.prefixlen <= prefixlen <= target.gaps.width
+                target.prefixlen <= prefixlen <= target.width
             ):
                 continue
             tried.append(target)
@@ -341,20 +341,19 @@ class PrefixAllocator:
     def _allocate_in(
         self, pool: Pool, prefixlen: int, owner: Hashable, key: object, wanted: int | None
     ) -> Prefix | None:
-        gaps = pool.gaps
         if self._next_fit:
-            found = gaps.find(prefixlen, pool.cursor)
+            found = pool.find(prefixlen, pool.cursor)
             if found is None and pool.cursor != pool.start:
-                found = gaps.find(prefixlen, pool.start)
+                found = pool.find(prefixlen, pool.start)
         else:
-            found = gaps.find(prefixlen, pool.start)
+            found = pool.find(prefixlen, pool.start)
         if found is None:
             return None
         start, k, i = found
-        size = 1 << (gaps.width - prefixlen)
+        size = 1 << (pool.width - prefixlen)
         end = start + size
-        gap_end = gaps.end_of(k, i)
-        gaps.take(start, end, k, i)
+        gap_end = pool.end_of(k, i)
+        pool.take(start, end, k, i)
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
         fam = self._families[pool.version]
@@ -391,7 +390,7 @@ class PrefixAllocator:
         if end == base:
             return
         pool, prefixlen, count = run.pool, run.prefixlen, len(run.starts)
-        pool.gaps.carve(base, end)
+        pool.carve(base, end)
         run.family.blocks.add_run(run.starts, prefixlen)
         pool.allocated += end - base
         pool.count += count
@@ -445,10 +444,10 @@ class PrefixAllocator:
             if pool is None:
                 raise NotInPoolError(f"{quote(p)} is not inside any pool")
             end = start + p.num_addresses
-            position = pool.gaps.containing(start, end)
+            position = pool.containing(start, end)
             if position is None:
                 raise PrefixConflictError(self._conflict(fam, pool, p))
-            pool.gaps.take(start, end, *position)
+            pool.take(start, end, *position)
             self._record(fam, pool, start, length, owner)
             return p
 
@@ -472,7 +471,7 @@ class PrefixAllocator:
             size = p.num_addresses
             fam.blocks.remove(start)
             fam.owners.pop(start, None)
-            pool.gaps.fill(start, start + size)
+            pool.fill(start, start + size)
             pool.allocated -= size
             pool.count -= 1
             left = pool.by_len[p.prefixlen] - 1
@@ -534,9 +533,9 @@ class PrefixAllocator:
             # Out of the gaps of every pool it touches: the innermost holding it, and those inside.
             pool = fam.innermost(start, length)
             if pool is not None:
-                pool.gaps.carve(start, end)
+                pool.carve(start, end)
             for nested in fam.pools_inside(start, end, length):
-                nested.gaps.carve(nested.start, nested.end)
+                nested.carve(nested.start, nested.end)
             return p
         finally:
             lock.release()
@@ -597,10 +596,10 @@ class PrefixAllocator:
         cursor = start
         for lo, hi in taken:
             if lo > cursor:
-                pool.gaps.fill(cursor, lo)
+                pool.fill(cursor, lo)
             cursor = max(cursor, hi)
         if cursor < end:
-            pool.gaps.fill(cursor, end)
+            pool.fill(cursor, end)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -698,7 +697,7 @@ class PrefixAllocator:
             version, width = target.version, WIDTH[target.version]
             return tuple(
                 _trusted(version, s, length)
-                for lo, hi in target.gaps
+                for lo, hi in target
                 for s, length in blocks_in_range(lo, hi, width)
             )
 
@@ -731,9 +730,9 @@ class PrefixAllocator:
                         size=size,
                         allocated_addresses=pool.allocated,
                         allocated_prefixes=pool.count,
-                        unavailable_addresses=size - pool.allocated - pool.gaps.free,
-                        free_addresses=pool.gaps.free,
-                        largest_free_prefixlen=pool.gaps.largest_class(),
+                        unavailable_addresses=size - pool.allocated - pool.free,
+                        free_addresses=pool.free,
+                        largest_free_prefixlen=pool.largest_class(),
                         by_prefixlen=MappingProxyType(dict(sorted(pool.by_len.items()))),
                     )
                 )

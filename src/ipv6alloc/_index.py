@@ -24,6 +24,7 @@ from ._bits import align_up, largest_block_prefixlen
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import ClassVar
 
 __all__ = ["BlockIndex", "GapIndex", "SortedInts"]
 
@@ -413,6 +414,8 @@ class GapIndex:
         "width",
     )
 
+    #: The class an index of this class becomes past FLAT_GAPS gaps (same slots, chunked methods).
+    _chunked: ClassVar[type[GapIndex]]
     _bounds: tuple[int, ...]  # flat form: the gaps' bounds, interleaved
     _flat_classes: bytes  # flat form: one class per gap
     _starts: list[list[int]]  # chunked form (see _ChunkedGapIndex)
@@ -589,7 +592,7 @@ class GapIndex:
     def _unflatten(self) -> None:
         """Turn into the chunked form, for good."""
         bounds, classes = self._bounds, self._flat_classes
-        self.__class__ = _ChunkedGapIndex
+        self.__class__ = self._chunked
         starts, ends = bounds[0::2], bounds[1::2]
         cuts = range(0, len(classes), _LOAD)  # chunks of _LOAD gaps
         self._starts = [list(starts[k : k + _LOAD]) for k in cuts]
@@ -869,3 +872,6 @@ class _ChunkedGapIndex(GapIndex):
                 previous_end = end
                 free += end - start
         assert free == self.free
+
+
+GapIndex._chunked = _ChunkedGapIndex

@@ -49,7 +49,7 @@ def check_allocator(allocator: PrefixAllocator) -> None:
         )
         for pool in pools:
             assert fam.pools[pool.prefixlen][pool.start] is pool
-            pool.gaps._check()
+            pool._check()
             assert pool.start <= pool.cursor < pool.end
             outer = fam.innermost(pool.start, pool.prefixlen - 1) if (pool.prefixlen) else None
             assert pool.parent is outer, "parent is the innermost enclosing pool"
@@ -78,7 +78,7 @@ def check_allocator(allocator: PrefixAllocator) -> None:
                 cursor = max(cursor, hi)
             if cursor < pool.end:
                 expected.append((cursor, pool.end))
-            assert list(pool.gaps) == expected, f"gaps of {pool.prefix} are the free space"
+            assert list(pool) == expected, f"gaps of {pool.prefix} are the free space"
 
 
 def _check_run(allocator: PrefixAllocator) -> set[int]:
@@ -96,12 +96,12 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
     assert run.base % run.size == 0, "the run's blocks are aligned"
     assert (run.next - run.base) % run.size == 0
     assert run.base <= run.next <= run.limit, "the run stays inside its gap"
-    assert pool.gaps.containing(run.base, run.limit) is not None, "the run lies in one gap"
+    assert pool.containing(run.base, run.limit) is not None, "the run lies in one gap"
     # The claim a run rests on: the same request would take ``run.base`` now.
     if allocator._next_fit:
         assert pool.cursor == run.base, "next-fit: the cursor points at the run"
     else:
-        found = pool.gaps.find(run.prefixlen, pool.start)
+        found = pool.find(run.prefixlen, pool.start)
         assert found is not None, "lowest: the run's first block is free"
         assert found[0] == run.base, "lowest: nothing free below the run"
     if run.key is None:  # pools tried in order: those before this one have no room
@@ -109,8 +109,8 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
             if other is pool:
                 break
             wanted = run.wanted is None or run.wanted == other.version
-            if wanted and other.prefixlen <= run.prefixlen <= other.gaps.width:
-                assert other.gaps.find(run.prefixlen, other.start) is None, "an earlier pool"
+            if wanted and other.prefixlen <= run.prefixlen <= other.width:
+                assert other.find(run.prefixlen, other.start) is None, "an earlier pool"
     assert run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks"
     assert not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet"
     return set(run.starts)

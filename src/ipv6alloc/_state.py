@@ -6,7 +6,7 @@ Internal: :class:`~ipv6alloc.PrefixAllocator` owns these and takes its lock arou
 from __future__ import annotations
 
 from ._bits import WIDTH
-from ._index import BlockIndex, GapIndex, SortedInts
+from ._index import BlockIndex, GapIndex, SortedInts, _ChunkedGapIndex
 from ._prefix import Prefix
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -16,8 +16,14 @@ if TYPE_CHECKING:
 __all__ = ["Family", "Pool", "Run"]
 
 
-class Pool:
-    """One pool's mutable state (internal)."""
+class Pool(GapIndex):
+    """One pool's mutable state (internal): the gap index of its range, and its bookkeeping.
+
+    A pool *is* its gap index (``low``/``high`` are ``start``/``end``) rather than holding one:
+    a cluster has a pool per node subnet, and each object per pool is one more for the garbage
+    collector to trace on every full collection. Past ``FLAT_GAPS`` gaps a pool becomes a
+    :class:`_ChunkedPool`, as a gap index becomes chunked.
+    """
 
     __slots__ = (
         "allocated",
@@ -26,7 +32,6 @@ class Pool:
         "count",
         "cursor",
         "end",
-        "gaps",
         "parent",
         "prefixlen",
         "start",
@@ -34,23 +39,35 @@ class Pool:
     )
 
     def __init__(self, prefix: Prefix, end: int, width: int) -> None:
-        # The prefix is kept as plain ints, so that a pool is two objects for the garbage
-        # collector to track (itself and its gap index), not three.
+        start = prefix.value
+        super().__init__(start, end, width, prefix.prefixlen)
+        # The prefix is kept as plain ints: one object less to trace.
         self.version = prefix.version
         self.prefixlen = prefix.prefixlen
-        self.start = self.cursor = start = prefix.value
+        self.start = self.cursor = start
         self.end = end  # one past the last address
-        self.gaps = GapIndex(start, end, width, prefix.prefixlen)
         self.parent: Pool | None = None
         self.children: tuple[Pool, ...] = ()  # the pools nested directly inside
         self.allocated = 0
         self.count = 0
         self.by_len: dict[int, int] = {}
 
+    def __bool__(self) -> bool:
+        return True  # a pool is never false, even when ``len()``, its number of gaps, is 0
+
     @property
     def prefix(self) -> Prefix:
         """The pool as a :class:`~ipv6alloc.Prefix` (a new object each time)."""
         return Prefix._trusted(self.version, self.start, self.prefixlen)
+
+
+class _ChunkedPool(_ChunkedGapIndex, Pool):
+    """A pool whose gaps are chunked (see :class:`~ipv6alloc._index.GapIndex`)."""
+
+    __slots__ = ()
+
+
+Pool._chunked = _ChunkedPool
 
 
 class Family:
