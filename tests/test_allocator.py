@@ -1159,3 +1159,28 @@ def test_version_must_match_the_pool_given() -> None:
     with pytest.raises(UnknownPoolError, match=r"pool '2001:db8::/48' is not an IPv4 pool"):
         a.allocate(64, pool="2001:db8::/48", version=4)
     assert len(a) == 0
+
+
+def test_a_pool_is_its_gap_index_and_stays_true_when_full() -> None:
+    a = PrefixAllocator(["10.0.0.0/30", "2001:db8::/120"])
+    a.reserve("2001:db8::5")
+    (v4, v6) = list(a._order)
+    assert list(v6) == [(v6.start, v6.start + 5), (v6.start + 6, v6.end)], "gaps of the pool"
+    for _ in range(4):
+        a.allocate(32, pool="10.0.0.0/30")
+    assert len(a) == 4  # and the run of allocations is indexed
+    assert len(v4) == 0, "no gap left"
+    assert v4, "a full pool is still a pool: bool() must not follow len()"
+    assert a.pool_of("10.0.0.3") == Prefix.parse("10.0.0.0/30")
+    a._check()
+
+
+def test_many_gaps_turn_a_pool_chunked_and_it_keeps_working() -> None:
+    a = PrefixAllocator(["2001:db8::/120"])
+    for x in range(0, 256, 4):  # 64 reserved addresses: 64 gaps, past the flat limit
+        a.reserve(f"2001:db8::{x:x}")
+    (pool,) = list(a._order)
+    assert type(pool).__name__ == "_ChunkedPool"
+    assert len(pool) == 64
+    assert [str(a.allocate(127)) for _ in range(2)] == ["2001:db8::2/127", "2001:db8::6/127"]
+    a._check()

@@ -11,7 +11,9 @@ the prefix length of the largest aligned block it can hold. A gap holds an align
 length ``L`` exactly when its class is at most ``L``, so "the first gap after ``x`` that can
 hold a /L" is a search for the first class byte ``<= L``. Classes live in one ``bytearray`` per
 chunk and each chunk's smallest class in another; the searches run as cached byte-class
-regular expressions, so they scan in C rather than in Python loops.
+regular expressions, so they scan in C rather than in Python loops. A gap index with few gaps
+(most pools) skips the chunks: its gaps are one flat tuple of bounds and its classes one
+``bytes``, until it outgrows :data:`FLAT_GAPS`.
 """
 
 from __future__ import annotations
