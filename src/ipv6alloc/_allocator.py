@@ -147,7 +147,8 @@ class PrefixAllocator:
             if same_length is not None and start in same_length:
                 raise ConfigurationError(f"pool {quote(p)} is given twice")
             parent = fam.innermost(start, length)
-            children = [q for q in fam.pools_inside(start, end, length) if q.parent is parent]
+            inside = fam.pools_inside(start, end, length)
+            children = [q for q in inside if q.parent is parent] if inside else inside
             # The last allocation starting before the end: none, one inside (then every one
             # inside must belong to a pool nested in the new one), or one that holds it all.
             holder = fam.allocation_overlapping(start, end)
@@ -306,7 +307,11 @@ class PrefixAllocator:
         # Only immutable ``pool=`` values may open a run: it is matched by identity.
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
-            target = self._pool(pool if type(pool) is Prefix else Prefix.coerce(pool))
+            p = pool if type(pool) is Prefix else Prefix.coerce(pool)
+            same_length = self._families[p.version].pools.get(p.prefixlen)
+            target = same_length.get(p.value) if same_length is not None else None
+            if target is None:
+                target = self._pool(p)  # raises UnknownPoolError
             self._settle(target.version)
             if version is not None and version != target.version:
                 raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
@@ -357,9 +362,14 @@ class PrefixAllocator:
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
         fam = self._families[pool.version]
-        self._record(fam, pool, start, prefixlen, owner)
-        last = fam.last
-        if last[0] is prefixlen and last[1] is key and last[2] is wanted:
+        fam.blocks.add(start, prefixlen)  # what _record does, inlined
+        if owner is not None:
+            fam.owners[start] = owner
+        pool.allocated += size
+        pool.count += 1
+        by_len = pool.by_len
+        by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
+        if fam.last_len is prefixlen and fam.last_key is key and fam.last_wanted is wanted:
             if end + size <= gap_end and self._run is None:
                 # The request repeats the previous one of this family: it will likely come
                 # again, and would then take the blocks that follow in this gap (lowest
@@ -369,7 +379,7 @@ class PrefixAllocator:
                     pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
                 )
         else:
-            fam.last = (prefixlen, key, wanted)
+            fam.last_len, fam.last_key, fam.last_wanted = prefixlen, key, wanted
         return _trusted(pool.version, start, prefixlen)
 
     def _settle(self, version: int | None = None) -> None:

@@ -76,7 +76,9 @@ class Family:
     __slots__ = (
         "blocks",
         "given",
-        "last",
+        "last_key",
+        "last_len",
+        "last_wanted",
         "nested",
         "owners",
         "pool_keys",
@@ -109,7 +111,9 @@ class Family:
         self.recent: Pool | None = None
         # The arguments of the last allocation taken the long way: a run opens when the next
         # one repeats them (see Run).
-        self.last: tuple[object, object, object] = (None, None, None)
+        self.last_len: object = None
+        self.last_key: object = None
+        self.last_wanted: object = None
 
     def innermost(self, start: int, prefixlen: int) -> Pool | None:
         """The smallest pool containing the block; O(distinct pool lengths), O(1) when recent."""
