@@ -5,6 +5,7 @@ Also the public strategies that generate prefixes, addresses and interface text.
 
 from __future__ import annotations
 
+import _socket
 import dataclasses
 import ipaddress
 import re
@@ -232,6 +233,21 @@ def test_ipv6_text_is_read_exactly_as_ipaddress_reads_it(packer: str, text: str)
                 Prefix.from_address(text)
         else:
             assert Prefix.from_address(text).value == expected
+
+
+def test_a_c_library_that_reads_ipv6_text_otherwise_is_not_used() -> None:
+    real = _socket.inet_pton
+
+    def lax(family: int, text: str) -> bytes:  # reads ":::" as "::", unlike ipaddress
+        return real(family, "::" if text == ":::" else text)
+
+    with mock.patch.object(_prefix, "_PTON", [None]):
+        assert _prefix._load_pton() is not _prefix._pton_here, "this machine's libc agrees"
+    with mock.patch.object(_socket, "inet_pton", lax), mock.patch.object(_prefix, "_PTON", [None]):
+        assert _prefix._load_pton() is _prefix._pton_here
+        with pytest.raises(InvalidPrefixError, match="is not a valid IPv4 or IPv6 address"):
+            Prefix.from_address(":::")
+        assert Prefix.from_address("1::").value == 1 << 112
 
 
 def test_long_bad_input_is_quoted_cut_after_40_characters() -> None:

@@ -377,6 +377,8 @@ _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 _HEXTETS = re.compile(
     r"(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?:::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?)?"
 )
+#: The characters of IPv6 text without an embedded IPv4 part.
+_HEX_AND_COLON = "0123456789abcdefABCDEF:"
 #: Eight groups right-aligned in four columns each: blanks become zeros, then one int().
 _EIGHT = "%4s" * 8
 
@@ -407,20 +409,23 @@ def _ipv4_value(text: str) -> int | None:
 def _ipv6_value(text: str) -> int | None:
     """The value of IPv6 text without an embedded IPv4 part, or None if it is malformed.
 
-    The regular expression admits only hex groups and colons; the C library's ``inet_pton``
-    then counts the groups and packs them (four times faster than doing it here).
+    Text of hex digits and colons only (a strip, in C) goes to the packer, which checks the
+    groups: the C library's ``inet_pton``, where it reads such text exactly as ``ipaddress``
+    does (checked once, see :func:`_load_pton`), else :func:`_pton_here`.
     """
-    if not _HEXTETS.fullmatch(text):
+    if text.strip(_HEX_AND_COLON):  # some other character is left
         return None
     pton = _PTON[0] or _load_pton()
     try:
         return int.from_bytes(pton(text))
-    except OSError:  # too many or too few groups
+    except OSError:  # malformed groups, or too many or too few of them
         return None
 
 
 def _ipv6_value_here(text: str) -> int | None:
-    """:func:`_ipv6_value` in Python, for platforms without ``_socket``; text already matched."""
+    """:func:`_ipv6_value` in Python: groups of one to four hex digits, at most one ``::``."""
+    if not _HEXTETS.fullmatch(text):
+        return None
     head, double, tail = text.partition("::")
     if double:
         left = head.split(":") if head else []
@@ -449,15 +454,43 @@ def _pton_here(text: str) -> bytes:
 _PTON: list[Callable[[str], bytes] | None] = [None]
 
 
+#: Text on which C libraries could differ from ``ipaddress``: each is read by both packers on
+#: first use, and the C one is used only if they agree on every one.
+_PTON_PROBES = (
+    *("", ":", "::", ":::", "::::", "1:", ":1", "1::", "::1", "1:::2", "1::2::3", "::1::"),
+    *("1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", ":1:2:3:4:5:6:7:8"),
+    *("1:2:3:4:5:6:7:8:", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4::5:6:7:8"),
+    *("1::3:4:5:6:7:8", "1:2:3:4:5:6::8", "12345::", "::12345", "01234::", "0000::00001"),
+    *("fFfF::", "FFFF:ffff::0", "0:0:0:0:0:0:0:0", "1::2:", ":1::2", "a:b:c:d:e:f:0:1"),
+)
+
+
 def _load_pton() -> Callable[[str], bytes]:
+    pton: Callable[[str], bytes] = _pton_here
     try:
         import _socket  # noqa: PLC0415 -- deferred: see _PTON
 
-        pton: Callable[[str], bytes] = partial(_socket.inet_pton, _socket.AF_INET6)
+        native = partial(_socket.inet_pton, _socket.AF_INET6)
     except (ImportError, AttributeError):  # pragma: no cover -- platforms without sockets
-        pton = _pton_here
+        pass
+    else:
+        if all(_packs_alike(native, text) for text in _PTON_PROBES):
+            pton = native
     _PTON[0] = pton
     return pton
+
+
+def _packs_alike(native: Callable[[str], bytes], text: str) -> bool:
+    """Whether ``native`` packs ``text`` as :func:`_pton_here` does, or refuses it alike."""
+    try:
+        ours: bytes | None = _pton_here(text)
+    except OSError:
+        ours = None
+    try:
+        theirs: bytes | None = native(text)
+    except OSError:
+        theirs = None
+    return ours == theirs
 
 
 def _parse_address(address: str, original: str) -> tuple[int, int]:

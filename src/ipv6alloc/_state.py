@@ -40,7 +40,7 @@ class Pool(GapIndex):
 
     def __init__(self, prefix: Prefix, end: int, width: int) -> None:
         start = prefix.value
-        super().__init__(start, end, width, prefix.prefixlen)
+        GapIndex.__init__(self, start, end, width, prefix.prefixlen)
         # The prefix is kept as plain ints: one object less to trace.
         self.version = prefix.version
         self.prefixlen = prefix.prefixlen
