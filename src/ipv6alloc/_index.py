@@ -379,7 +379,7 @@ class BlockIndex:
 
 
 class GapIndex:
-    """The free intervals of one pool ``[low, high)``, searchable by the blocks they can hold.
+    """The free intervals of one pool ``[start, end)``, searchable by the blocks they can hold.
 
     Gaps are maximal: two gaps never touch. ``width`` is the address width (32 or 128), so that
     a gap's class is a prefix length. A position ``(k, i)`` names gap ``i`` of chunk ``k``; the
@@ -410,9 +410,9 @@ class GapIndex:
         "_maxes",
         "_mins",
         "_starts",
+        "end",
         "free",
-        "high",
-        "low",
+        "start",
         "width",
     )
 
@@ -426,18 +426,18 @@ class GapIndex:
     _maxes: list[int]
     _mins: bytearray
 
-    def __init__(self, low: int, high: int, width: int, prefixlen: int | None = None) -> None:
-        """All of ``[low, high)`` free; ``prefixlen`` when the range is that aligned block."""
-        self.low = low
-        self.high = high
+    def __init__(self, start: int, end: int, width: int, prefixlen: int | None = None) -> None:
+        """All of ``[start, end)`` free; ``prefixlen`` when the range is that aligned block."""
+        self.start = start
+        self.end = end  # one past the last address
         self.width = width
-        if low < high:
+        if start < end:
             if prefixlen is None:
-                prefixlen = largest_block_prefixlen(low, high, width)
-            self._bounds = (low, high)
+                prefixlen = largest_block_prefixlen(start, end, width)
+            self._bounds = (start, end)
             self._flat_classes = _BYTE[prefixlen]
             #: Number of free addresses (sum of the gaps' sizes).
-            self.free = high - low
+            self.free = end - start
         else:
             self._bounds = ()
             self._flat_classes = b""
@@ -533,8 +533,8 @@ class GapIndex:
 
         Runtime complexity: O(log n + g) approximate, for g gaps overlapped.
         """
-        start = max(start, self.low)
-        end = min(end, self.high)
+        start = max(start, self.start)
+        end = min(end, self.end)
         if start >= end:
             return
         bounds, classes, width = self._bounds, self._flat_classes, self.width
@@ -610,7 +610,7 @@ class GapIndex:
         bounds, classes = self._bounds, self._flat_classes
         assert len(bounds) == 2 * len(classes) <= 2 * FLAT_GAPS
         assert list(bounds) == sorted(set(bounds)), "bounds strictly increase"
-        assert not bounds or (self.low <= bounds[0] and bounds[-1] <= self.high)
+        assert not bounds or (self.start <= bounds[0] and bounds[-1] <= self.end)
         free = 0
         for (start, end), value in zip(self, classes, strict=True):
             assert value == largest_block_prefixlen(start, end, self.width)
@@ -727,8 +727,8 @@ class _ChunkedGapIndex(GapIndex):
 
         Runtime complexity: O(log n + g) approximate, for g gaps overlapped.
         """
-        start = max(start, self.low)
-        end = min(end, self.high)
+        start = max(start, self.start)
+        end = min(end, self.end)
         while start < end and self._maxes:
             k, i = self._floor(start)
             if i < 0 or self._ends[k][i] <= start:
@@ -868,7 +868,7 @@ class _ChunkedGapIndex(GapIndex):
             assert self._maxes[k] == starts[-1]
             assert self._mins[k] == min(classes)
             for start, end, value in zip(starts, ends, classes, strict=True):
-                assert self.low <= start < end <= self.high, "gap inside the pool, not empty"
+                assert self.start <= start < end <= self.end, "gap inside the pool, not empty"
                 assert previous_end is None or previous_end < start, "gaps sorted, never touch"
                 assert value == largest_block_prefixlen(start, end, self.width)
                 previous_end = end

@@ -19,7 +19,7 @@ __all__ = ["Family", "Pool", "Run"]
 class Pool(GapIndex):
     """One pool's mutable state (internal): the gap index of its range, and its bookkeeping.
 
-    A pool *is* its gap index (``low``/``high`` are ``start``/``end``) rather than holding one:
+    A pool *is* its gap index (whose ``start`` and ``end`` are the pool's) rather than holding one:
     a cluster has a pool per node subnet, and each object per pool is one more for the garbage
     collector to trace on every full collection. Past ``FLAT_GAPS`` gaps a pool becomes a
     :class:`_ChunkedPool`, as a gap index becomes chunked.
@@ -31,10 +31,8 @@ class Pool(GapIndex):
         "children",
         "count",
         "cursor",
-        "end",
         "parent",
         "prefixlen",
-        "start",
         "version",
     )
 
@@ -44,8 +42,7 @@ class Pool(GapIndex):
         # The prefix is kept as plain ints: one object less to trace.
         self.version = prefix.version
         self.prefixlen = prefix.prefixlen
-        self.start = self.cursor = start
-        self.end = end  # one past the last address
+        self.cursor = start
         self.parent: Pool | None = None
         self.children: tuple[Pool, ...] = ()  # the pools nested directly inside
         self.allocated = 0
