@@ -225,7 +225,7 @@ def test_ipv6_text_is_read_exactly_as_ipaddress_reads_it(packer: str, text: str)
         expected: int | None = int(ipaddress.IPv6Address(text))
     except ValueError:
         expected = None
-    # The text is packed by the C library's inet_pton, or in Python where it is missing.
+    # Packed by the C library's inet_pton (where it agrees on the probes), or in Python.
     pton = _prefix._pton_here if packer == "python" else _prefix._load_pton()
     with mock.patch.object(_prefix, "_PTON", [pton]):
         if expected is None:
