@@ -1045,7 +1045,9 @@ def test_a_run_meets_every_other_operation() -> None:
     a = PrefixAllocator(["10.0.0.0/24"])
     got = [a.allocate(28, owner="n") for _ in range(4)]
     assert texts(got) == ["10.0.0.0/28", "10.0.0.16/28", "10.0.0.32/28", "10.0.0.48/28"]
-    assert pending(a), "the last three are pending"
+    assert pending(a), "the last two are pending"
+    assert a._run is not None
+    assert len(a._run.starts) == 2, "the run opened on the second call; the next two rode it"
     a._check()
     with pytest.raises(PrefixConflictError, match=re.escape("overlaps allocation '10.0.0.32/28'")):
         a.reserve("10.0.0.33")
@@ -1069,6 +1071,27 @@ def test_a_run_of_one_family_outlives_operations_on_the_other() -> None:
     a._check()
     assert str(a.allocate(28, pool=v4)) == "10.0.0.32/28"
     assert len(a) == 4
+    a._check()
+
+
+def test_one_off_requests_leave_the_run_to_the_repeated_one() -> None:
+    # A cluster's nodes in turn: a /80 from each node's own subnet (asked once per pool), and a
+    # /24 from the cluster pool (the same request every time). The /24s ride one run.
+    v4 = P("10.0.0.0/16")
+    a = PrefixAllocator([v4])
+    slow = PrefixAllocator([v4])
+    for i in range(6):
+        for allocator in (a, slow):
+            subnet = allocator.add_pool(f"2001:db8:0:{i:x}::/64")
+            allocator.reserve(f"2001:db8:0:{i:x}::7")
+            allocator.allocate(80, pool=subnet, owner=f"node-{i}")
+            allocator.allocate(24, pool=v4, owner=f"node-{i}")
+        len(slow)  # settled after every node
+        if i >= 1:
+            assert a._run is not None, "the repeated /24 request keeps a run"
+            assert a._run.version == 4
+            assert len(a._run.starts) == i - 1
+    assert a.snapshot() == slow.snapshot()
     a._check()
 
 
