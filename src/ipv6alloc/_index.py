@@ -556,10 +556,10 @@ class GapIndex:
         if hi & 1 and bounds[hi] > end:  # the last gap keeps its part after end
             middle += (end, bounds[hi])
             values += _BYTE[largest_block_prefixlen(end, bounds[hi], width)]
+        # At most two parts are kept of the gaps overlapped, and two only when those are two
+        # gaps (one gap keeping both parts went to take() above): never more gaps than before.
         self._bounds = bounds[: lo - (lo & 1)] + middle + bounds[hi + (hi & 1) :]
         self._flat_classes = classes[:first] + values + classes[last:]
-        if len(self._flat_classes) > FLAT_GAPS:
-            self._unflatten()
 
     def fill(self, start: int, end: int) -> None:
         """Return ``[start, end)`` to the free space; it must not overlap a gap.

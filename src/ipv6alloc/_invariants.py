@@ -9,7 +9,7 @@ from __future__ import annotations
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from ._allocator import PrefixAllocator
-    from ._state import Family
+    from ._state import Family, Pool
 
 __all__ = ["check_allocator"]
 
@@ -35,11 +35,13 @@ def check_allocator(allocator: PrefixAllocator) -> None:
         for s, e in zip(starts[1:], ends, strict=False):
             assert e <= s, "allocations never overlap"
         _check_reservations(fam)
+        # Pools. Which pool holds what is worked out here by brute force: fam.innermost() would
+        # answer from, and update, the recent pool the checker is meant to check.
+        pools = [pool for pool in allocator._order if pool.version == version]
+        home = {s: _smallest_holding(pools, s, e) for s, e in zip(starts, ends, strict=True)}
         for s, e in zip(starts, ends, strict=True):
             assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
-            assert fam.innermost(s, lengths[s]) is not None, "allocations lie in pools"
-        # Pools.
-        pools = [pool for pool in allocator._order if pool.version == version]
+            assert home[s] is not None, "allocations lie in pools"
         assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
         assert set(fam.pool_lens) == set(fam.pools)
         assert sorted(p.start << 8 | p.prefixlen for p in pools) == list(fam.pool_keys)
@@ -51,14 +53,10 @@ def check_allocator(allocator: PrefixAllocator) -> None:
             assert fam.pools[pool.prefixlen][pool.start] is pool
             pool._check()
             assert pool.start <= pool.cursor < pool.end
-            outer = fam.innermost(pool.start, pool.prefixlen - 1) if (pool.prefixlen) else None
+            outer = _smallest_holding(pools, pool.start, pool.end, besides=pool)
             assert pool.parent is outer, "parent is the innermost enclosing pool"
             assert {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool}
-            own = [
-                (s, e)
-                for s, e in zip(starts, ends, strict=True)
-                if fam.innermost(s, lengths[s]) is pool
-            ]
+            own = [(s, e) for s, e in zip(starts, ends, strict=True) if home[s] is pool]
             assert pool.count == len(own)
             assert pool.allocated == sum(e - s for s, e in own)
             by_len: dict[int, int] = {}
@@ -114,6 +112,17 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
     assert run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks"
     assert not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet"
     return set(run.starts)
+
+
+def _smallest_holding(
+    pools: list[Pool], start: int, end: int, besides: Pool | None = None
+) -> Pool | None:
+    """The smallest pool (other than ``besides``) holding ``[start, end)``, by brute force.
+
+    Pools nest or lie apart, so that is the innermost one.
+    """
+    holding = [q for q in pools if q is not besides and q.start <= start and end <= q.end]
+    return min(holding, key=lambda q: q.end - q.start, default=None)
 
 
 def _check_reservations(fam: Family) -> None:
