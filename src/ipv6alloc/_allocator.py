@@ -307,11 +307,7 @@ class PrefixAllocator:
         # Only immutable ``pool=`` values may open a run: it is matched by identity.
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
-            p = pool if type(pool) is Prefix else Prefix.coerce(pool)
-            same_length = self._families[p.version].pools.get(p.prefixlen)
-            target = same_length.get(p.value) if same_length is not None else None
-            if target is None:
-                target = self._pool(p)  # raises UnknownPoolError
+            target = self._pool(pool if type(pool) is Prefix else Prefix.coerce(pool))
             self._settle(target.version)
             if version is not None and version != target.version:
                 raise UnknownPoolError(f"pool {quote(target.prefix)} is not an IPv{version} pool")
