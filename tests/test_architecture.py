@@ -19,10 +19,10 @@ CORE_LAYERS: dict[str, set[str]] = {
     "_bits": set(),
     "_index": {"_bits"},
     "_prefix": {"_bits", "_errors"},
-    "_stats": {"_bits", "_prefix"},
+    "_stats": {"_bits", "_errors", "_prefix"},
     "_state": {"_bits", "_index", "_prefix"},
     "_snapshot": {"_errors"},
-    "_invariants": {"_allocator", "_state"},
+    "_invariants": {"_allocator", "_index", "_state"},
     "_allocator": {
         "_bits",
         "_errors",

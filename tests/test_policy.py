@@ -501,12 +501,24 @@ def test_safe_repr_and_name() -> None:
 # -- reserved argument -------------------------------------------------------------------------
 
 
-def test_reserved_must_be_a_collection_of_addresses() -> None:
-    with pytest.raises(InvalidPrefixError) as info:
-        SafePolicy().choose("2001:db8::7/64", reserved="2001:db8::1")
-    assert str(info.value) == (
-        "reserved must be a collection of addresses, not the single value '2001:db8::1'"
+def test_reserved_takes_a_single_address_as_one() -> None:
+    single = SafePolicy().choose("2001:db8::7/64", reserved="2001:db8::1")
+    assert single == SafePolicy().choose("2001:db8::7/64", reserved=["2001:db8::1"])
+    assert [str(r) for r in single.reserved] == [
+        "2001:db8::/128",
+        "2001:db8::1/128",
+        "2001:db8::7/128",
+    ]
+    one_prefix = Prefix.parse("2001:db8::1/128")
+    assert SafePolicy().choose("2001:db8::7/64", reserved=one_prefix) == single  # type: ignore[arg-type]
+    with pytest.raises(TypeError) as type_info:
+        SafePolicy().choose("2001:db8::7/64", reserved=1)  # type: ignore[arg-type]
+    assert str(type_info.value) == (
+        "reserved must be a prefix or an address, or an iterable of them, not int '1'"
     )
+
+
+def test_reserved_entries_are_addresses() -> None:
     with pytest.raises(InvalidPrefixError) as info:
         SafePolicy().choose("2001:db8::7/64", reserved=["2001:db8::/120"])
     assert str(info.value) == (

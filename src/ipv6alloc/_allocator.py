@@ -15,9 +15,9 @@ Every public method takes the allocator's lock, so one allocator can be shared b
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Hashable, Iterable, Mapping
-from types import MappingProxyType
 
 from . import _snapshot as _snap
 from ._bits import WIDTH, blocks_in_range
@@ -33,7 +33,7 @@ from ._errors import (
     quote,
 )
 from ._invariants import check_allocator
-from ._prefix import Prefix, PrefixLike, _Draft, address_text
+from ._prefix import Prefix, PrefixLike, _Draft, address_text, prefix_items
 from ._state import Family, Pool, Run
 from ._stats import Allocation, AllocatorStatistics, PoolStatistics
 
@@ -59,18 +59,34 @@ _new = object.__new__
 _NO_KEY = object()
 
 
+def _unhashable(owner: object) -> TypeError:
+    return TypeError(
+        f"owner must be hashable, not {type(owner).__name__} {quote(owner, use_repr=True)}"
+    )
+
+
+def _check_owner(owner: object) -> None:
+    """Raise TypeError for an owner that cannot be stored (before anything changes)."""
+    try:
+        hash(owner)
+    except TypeError:
+        raise _unhashable(owner) from None
+
+
 class PrefixAllocator:
     """Carve aligned prefixes out of pools of any size, both IP families, possibly nested.
 
     Args:
-        pools: The pools, in the order :meth:`allocate` tries them when no ``pool=`` is given.
+        pools: The pools, in the order :meth:`allocate` tries them when no ``pool=`` is given
+            (a single prefix, such as ``"10.0.0.0/8"`` or an ``ipaddress`` network, is one pool).
         placement: ``"lowest"`` takes the lowest-addressed free block; ``"next-fit"`` follows
             Kubernetes' cidrset: a cursor per pool, search forward from it, wrap once.
-        reserved: Prefixes or addresses that no allocation may ever overlap.
+        reserved: Prefixes or addresses that no allocation may ever overlap (or a single one).
 
     Raises:
         ConfigurationError: unknown placement, or the same pool given twice.
         InvalidPrefixError: a pool or reservation is not a valid prefix.
+        TypeError: ``pools`` or ``reserved`` is neither a prefix nor iterable.
 
     >>> a = PrefixAllocator(["2001:db8::/48"])
     >>> a.allocate(64)
@@ -98,9 +114,9 @@ class PrefixAllocator:
         self._families = {4: Family(4), 6: Family(6)}
         self._order: dict[Pool, None] = {}  # the pools in the order added (a set that keeps it)
         self._run: Run | None = None  # allocations in a row, not yet indexed (see Run)
-        for pool in pools:
+        for pool in prefix_items(pools, "pools"):
             self.add_pool(pool)
-        for item in reserved:
+        for item in prefix_items(reserved, "reserved"):
             self.reserve(item)
 
     # -- configuration ----------------------------------------------------------------------
@@ -254,7 +270,9 @@ class PrefixAllocator:
         Raises:
             PoolExhaustedError: no free block of that length is left (in that pool).
             UnknownPoolError: ``pool`` is not one of the allocator's pools.
-            InvalidPrefixError: ``prefixlen`` does not fit the pool.
+            InvalidPrefixError: ``prefixlen`` does not fit the pool, or ``version`` is an int
+                other than 4 and 6.
+            TypeError: ``owner`` is not hashable, or ``version`` is not an int (nor None).
 
         >>> a = PrefixAllocator(["10.0.0.0/23"], placement="next-fit")
         >>> [str(a.allocate(24)) for _ in range(2)]
@@ -281,10 +299,14 @@ class PrefixAllocator:
                 start = run.next
                 end = start + run.size
                 if end <= run.limit:
+                    if owner is not None:  # first: an unhashable owner must change nothing
+                        try:
+                            hash(owner)
+                        except TypeError:
+                            raise _unhashable(owner) from None
+                        run.owners[start] = owner
                     run.next = end
                     run.starts.append(start)
-                    if owner is not None:
-                        run.owners[start] = owner
                     draft = _new(_Draft)  # Prefix._trusted, inlined
                     draft.version = run.version
                     draft.value = start
@@ -302,8 +324,17 @@ class PrefixAllocator:
         given: object = prefixlen  # checked at run time: callers may pass untyped values
         if type(given) is not int or not 0 <= prefixlen <= 128:
             raise InvalidPrefixError(
-                f"prefix length {quote(repr(given))} must be an integer from 0 to 128"
+                f"prefix length {quote(given, use_repr=True)} must be an integer from 0 to 128"
             )
+        wanted: object = version
+        if wanted is not None and (type(wanted) is not int or wanted not in WIDTH):
+            if type(wanted) is not int:
+                raise TypeError(
+                    f"version must be 4, 6 or None, not {type(wanted).__name__} {quote(wanted)}"
+                )
+            raise InvalidPrefixError(f"IP version must be 4 or 6, not {quote(wanted)}")
+        if owner is not None:
+            _check_owner(owner)
         # Only immutable ``pool=`` values may open a run: it is matched by identity.
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
@@ -424,6 +455,7 @@ class PrefixAllocator:
             PrefixConflictError: the prefix overlaps an allocation (whoever holds it), a
                 reservation or a nested pool.
             NotInPoolError: no pool contains the prefix.
+            TypeError: ``owner`` is not hashable.
 
         >>> a = PrefixAllocator(["2001:db8::/48"])
         >>> a.occupy("2001:db8:0:5::/64", owner="node-a")
@@ -435,6 +467,8 @@ class PrefixAllocator:
 '2001:db8:0:5::/64' (owner 'node-a')
         """
         p = Prefix.coerce(prefix)
+        if owner is not None:
+            _check_owner(owner)
         with self._lock:
             self._settle(p.version)
             fam = self._families[p.version]
@@ -473,7 +507,8 @@ class PrefixAllocator:
             if fam.blocks.get(start) != p.prefixlen:
                 raise NotAllocatedError(f"{quote(p)} is not allocated")
             pool = fam.innermost(start, p.prefixlen)
-            assert pool is not None
+            if pool is None:  # a real check, not an assert: it must hold under ``python -O``
+                raise AssertionError(f"allocation {p} lies in no pool")
             size = p.num_addresses
             fam.blocks.remove(start)
             fam.owners.pop(start, None)
@@ -634,6 +669,34 @@ class PrefixAllocator:
                 return None
             return Allocation(_trusted(p.version, found, length), fam.owners.get(found))
 
+    def overlapping(self, prefix_or_address: PrefixLike) -> tuple[Allocation, ...]:
+        """The allocations that overlap the prefix: the one that holds it, or those inside it.
+
+        Runtime complexity: O(log n + k) for the k allocations found.
+
+        >>> a = PrefixAllocator(["10.0.0.0/16"])
+        >>> _ = a.occupy("10.0.1.0/24", owner="n1"), a.occupy("10.0.2.0/24", owner="n2")
+        >>> [str(x.prefix) for x in a.overlapping("10.0.0.0/22")]
+        ['10.0.1.0/24', '10.0.2.0/24']
+        >>> a.overlapping("10.0.1.128/25")
+        (Allocation(prefix=Prefix('10.0.1.0/24'), owner='n1'),)
+        """
+        p = Prefix.coerce(prefix_or_address)
+        with self._lock:
+            self._settle(p.version)
+            fam = self._families[p.version]
+            start, end = p.value, p.value + p.num_addresses
+            block = fam.blocks.floor(end - 1)  # the last allocation starting before the end
+            if block is None or block[0] + (1 << (fam.width - block[1])) <= start:
+                return ()
+            found, length = block
+            if found < start:  # it holds the whole prefix
+                return (Allocation(_trusted(p.version, found, length), fam.owners.get(found)),)
+            return tuple(
+                Allocation(_trusted(p.version, s, length), fam.owners.get(s))
+                for s, length in fam.blocks.irange(start, end)
+            )
+
     def pool_of(self, prefix_or_address: PrefixLike) -> Prefix | None:
         """The innermost pool containing the prefix or address, or None.
 
@@ -739,7 +802,8 @@ class PrefixAllocator:
                         unavailable_addresses=size - pool.allocated - pool.free,
                         free_addresses=pool.free,
                         largest_free_prefixlen=pool.largest_class(),
-                        by_prefixlen=MappingProxyType(dict(sorted(pool.by_len.items()))),
+                        by_prefixlen=dict(sorted(pool.by_len.items())),
+                        free_bounds=pool.bounds(),
                     )
                 )
             return AllocatorStatistics(
@@ -764,6 +828,52 @@ class PrefixAllocator:
                 f"with {len(self)} allocation(s)"
             )
 
+    # -- copies -----------------------------------------------------------------------------
+
+    def copy(self) -> PrefixAllocator:
+        """An independent allocator in the same state: changing one never affects the other.
+
+        Owners are shared, not copied (they are hashable, so treated as values). ``copy.copy``,
+        ``copy.deepcopy`` and ``pickle`` give the same result. Runtime complexity: O(n).
+
+        >>> a = PrefixAllocator(["10.0.0.0/16"])
+        >>> b = a.copy()
+        >>> a.allocate(24), b.allocate(25)
+        (Prefix('10.0.0.0/24'), Prefix('10.0.0.0/25'))
+        >>> len(a), len(b)
+        (1, 1)
+        """
+        with self._lock:
+            self._settle()
+            memo: dict[int, object] = {id(_NO_KEY): _NO_KEY}
+            state = {key: value for key, value in self.__dict__.items() if key != "_lock"}
+            for fam in self._families.values():
+                # Owners are values: keep the very objects (a deep copy could change them).
+                memo.update((id(owner), owner) for owner in fam.owners.values())
+            clone = _new(PrefixAllocator)
+            clone.__dict__.update(copy.deepcopy(state, memo))
+            clone._lock = threading.RLock()
+            return clone
+
+    def __copy__(self) -> PrefixAllocator:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> PrefixAllocator:
+        return self.copy()
+
+    def __getstate__(self) -> dict[str, object]:
+        with self._lock:
+            self._settle()
+            return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        for fam in self._families.values():
+            # The last request's arguments are compared by identity (see Run): an unpickled
+            # sentinel is another object, so forget them; the next request starts afresh.
+            fam.last_len = fam.last_key = fam.last_wanted = None
+
     # -- snapshots --------------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
@@ -780,8 +890,8 @@ class PrefixAllocator:
             for item in self.allocations():
                 if item.owner is not None and not isinstance(item.owner, str | int | float):
                     raise SnapshotError(
-                        f"owner {quote(repr(item.owner))} of {quote(item.prefix)} is not a "
-                        "JSON scalar (str, int, float, bool or None)"
+                        f"owner {quote(item.owner, use_repr=True)} of {quote(item.prefix)} is "
+                        "not a JSON scalar (str, int, float, bool or None)"
                     )
                 allocations.append({"prefix": str(item.prefix), "owner": item.owner})
             return {
@@ -830,7 +940,7 @@ class PrefixAllocator:
             for item in _snap.items(data, "allocations"):
                 owner = _snap.mapping(item, "allocations").get("owner")
                 if owner is not None and not isinstance(owner, str | int | float):
-                    raise SnapshotError(f"owner {quote(repr(owner))} is not a JSON scalar")
+                    raise SnapshotError(f"owner {quote(owner, use_repr=True)} is not a JSON scalar")
                 prefix = Prefix.parse(_snap.field(item, "prefix", "allocations"))
                 held = allocator.lookup(prefix)
                 if held is not None and held.prefix == prefix:

@@ -37,15 +37,27 @@ __all__ = [
 _QUOTE_LIMIT = 40
 
 
-def quote(value: object) -> str:
+def quote(value: object, *, use_repr: bool = False) -> str:
     """Quote a user's input for an error message, cut after 40 characters.
+
+    The value is read through ``str()`` (``repr()`` with ``use_repr``). An int too long for
+    decimal text (see ``sys.set_int_max_str_digits``) is shown in hex, a container holding one
+    by its type name: a message never fails to build.
 
     >>> quote("2001:db8::/64")
     "'2001:db8::/64'"
     >>> quote("x" * 50)
     "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"
+    >>> print(quote("64", use_repr=True), quote(10**5000))
+    "'64'" '0x31e20801036510f3c591fde5361dc619987896...'
     """
-    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, str) and not use_repr:
+        text = value
+    else:
+        try:
+            text = repr(value) if use_repr else str(value)
+        except ValueError:  # an int beyond the decimal conversion limit, maybe inside a container
+            text = f"{value:#x}" if isinstance(value, int) else f"<{type(value).__name__}>"
     if len(text) > _QUOTE_LIMIT:
         text = text[:_QUOTE_LIMIT] + "..."
     return repr(text)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import ClassVar
 
-__all__ = ["BlockIndex", "GapIndex", "SortedInts"]
+__all__ = ["BlockIndex", "GapIndex", "SortedInts", "require"]
 
 #: Items per chunk before a chunk is split in two. Small enough that a chunk's memory move and
 #: byte scan cost little next to the Python-level work of one operation.
@@ -42,6 +42,22 @@ FLAT_GAPS = 32
 
 #: ``_BYTE[L]`` is ``bytes((L,))``.
 _BYTE = [bytes((value,)) for value in range(256)]
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise AssertionError with ``message`` unless ``condition``: an ``assert`` that ``-O`` keeps.
+
+    The invariant checks (the ``_check`` methods and :mod:`ipv6alloc._invariants`) use it, so they
+    check as much under ``python -O`` as without it.
+
+    >>> require(1 < 2, "one is less than two")
+    >>> require(2 < 1, "two is less than one")
+    Traceback (most recent call last):
+    ...
+    AssertionError: two is less than one
+    """
+    if not condition:
+        raise AssertionError(message)
 
 
 def _at_most(limit: int) -> re.Pattern[bytes]:
@@ -181,14 +197,14 @@ class SortedInts:
 
     def _check(self) -> None:
         """Verify every invariant; O(n)."""
-        assert len(self._chunks) == len(self._maxes)
+        require(len(self._chunks) == len(self._maxes), "one maximum per chunk")
         flat = list(self)
-        assert flat == sorted(set(flat)), "items must be sorted and unique"
-        assert len(flat) == self._len
+        require(flat == sorted(set(flat)), "items must be sorted and unique")
+        require(len(flat) == self._len, "the length counts the items")
         for chunk, top in zip(self._chunks, self._maxes, strict=True):
-            assert chunk, "no empty chunk"
-            assert len(chunk) <= 2 * _LOAD
-            assert chunk[-1] == top
+            require(len(chunk) > 0, "no empty chunk")
+            require(len(chunk) <= 2 * _LOAD, "chunks split above twice the load")
+            require(chunk[-1] == top, "a chunk's maximum is its last item")
 
 
 class BlockIndex:
@@ -368,14 +384,20 @@ class BlockIndex:
 
     def _check(self) -> None:
         """Verify every invariant; O(n)."""
-        assert len(self._chunks) == len(self._lens) == len(self._maxes)
+        require(
+            len(self._chunks) == len(self._lens) == len(self._maxes),
+            "one length list and one maximum per chunk",
+        )
         starts = [start for start, _ in self]
-        assert starts == sorted(set(starts)), "starts sorted and unique"
-        assert len(starts) == self._len
+        require(starts == sorted(set(starts)), "starts sorted and unique")
+        require(len(starts) == self._len, "the length counts the blocks")
         for chunk, lens, top in zip(self._chunks, self._lens, self._maxes, strict=True):
-            assert chunk, "no empty chunk"
-            assert len(chunk) == len(lens) <= 2 * _LOAD
-            assert chunk[-1] == top
+            require(len(chunk) > 0, "no empty chunk")
+            require(
+                len(chunk) == len(lens) <= 2 * _LOAD,
+                "one length per start, chunks split above twice the load",
+            )
+            require(chunk[-1] == top, "a chunk's maximum is its last start")
 
 
 class GapIndex:
@@ -450,6 +472,13 @@ class GapIndex:
         """Yield the gaps ``(start, end)`` in address order."""
         bounds = self._bounds
         return zip(bounds[0::2], bounds[1::2], strict=True)
+
+    def bounds(self) -> tuple[int, ...]:
+        """The gaps as interleaved bounds ``(start0, end0, start1, end1, ...)``; O(g).
+
+        The flat form hands out its own tuple (immutable, so shared at no cost).
+        """
+        return self._bounds
 
     def largest_class(self) -> int | None:
         """Prefix length of the largest aligned free block, or None when nothing is free."""
@@ -608,14 +637,23 @@ class GapIndex:
     def _check(self) -> None:
         """Verify every invariant; O(n)."""
         bounds, classes = self._bounds, self._flat_classes
-        assert len(bounds) == 2 * len(classes) <= 2 * FLAT_GAPS
-        assert list(bounds) == sorted(set(bounds)), "bounds strictly increase"
-        assert not bounds or (self.start <= bounds[0] and bounds[-1] <= self.end)
+        require(
+            len(bounds) == 2 * len(classes) <= 2 * FLAT_GAPS,
+            "two bounds and one class per gap, at most FLAT_GAPS gaps",
+        )
+        require(list(bounds) == sorted(set(bounds)), "bounds strictly increase")
+        require(
+            not bounds or (self.start <= bounds[0] and bounds[-1] <= self.end),
+            "gaps inside the pool",
+        )
         free = 0
         for (start, end), value in zip(self, classes, strict=True):
-            assert value == largest_block_prefixlen(start, end, self.width)
+            require(
+                value == largest_block_prefixlen(start, end, self.width),
+                "a gap's class is its largest block",
+            )
             free += end - start
-        assert free == self.free
+        require(free == self.free, "free counts the gaps' addresses")
 
 
 class _ChunkedGapIndex(GapIndex):
@@ -635,6 +673,10 @@ class _ChunkedGapIndex(GapIndex):
         """Yield the gaps ``(start, end)`` in address order."""
         for starts, ends in zip(self._starts, self._ends, strict=True):
             yield from zip(starts, ends, strict=True)
+
+    def bounds(self) -> tuple[int, ...]:
+        """The gaps as interleaved bounds ``(start0, end0, start1, end1, ...)``; O(g)."""
+        return tuple(bound for gap in self for bound in gap)
 
     def largest_class(self) -> int | None:
         """Prefix length of the largest aligned free block, or None when nothing is free."""
@@ -855,25 +897,34 @@ class _ChunkedGapIndex(GapIndex):
 
     def _check(self) -> None:
         """Verify every invariant; O(n)."""
-        assert not self._bounds, "no flat part left"
-        assert not self._flat_classes, "no flat part left"
+        require(not self._bounds, "no flat part left")
+        require(not self._flat_classes, "no flat part left")
         n = len(self._starts)
-        assert len(self._ends) == len(self._classes) == len(self._maxes) == len(self._mins) == n
+        require(
+            len(self._ends) == len(self._classes) == len(self._maxes) == len(self._mins) == n,
+            "ends, classes, maximum and minimum class per chunk",
+        )
         previous_end = None
         free = 0
         for k in range(n):
             starts, ends, classes = self._starts[k], self._ends[k], self._classes[k]
-            assert starts, "no empty chunk"
-            assert len(starts) == len(ends) == len(classes) <= 2 * _LOAD
-            assert self._maxes[k] == starts[-1]
-            assert self._mins[k] == min(classes)
+            require(len(starts) > 0, "no empty chunk")
+            require(
+                len(starts) == len(ends) == len(classes) <= 2 * _LOAD,
+                "one end and class per start, chunks split above twice the load",
+            )
+            require(self._maxes[k] == starts[-1], "a chunk's maximum is its last start")
+            require(self._mins[k] == min(classes), "a chunk's minimum class is its smallest")
             for start, end, value in zip(starts, ends, classes, strict=True):
-                assert self.start <= start < end <= self.end, "gap inside the pool, not empty"
-                assert previous_end is None or previous_end < start, "gaps sorted, never touch"
-                assert value == largest_block_prefixlen(start, end, self.width)
+                require(self.start <= start < end <= self.end, "gap inside the pool, not empty")
+                require(previous_end is None or previous_end < start, "gaps sorted, never touch")
+                require(
+                    value == largest_block_prefixlen(start, end, self.width),
+                    "a gap's class is its largest block",
+                )
                 previous_end = end
                 free += end - start
-        assert free == self.free
+        require(free == self.free, "free counts the gaps' addresses")
 
 
 GapIndex._chunked = _ChunkedGapIndex

@@ -214,12 +214,16 @@ class Decision:
 
     ``reserved`` lists the addresses (as sorted, unique /128 prefixes inside ``pool``) that no
     pod prefix may contain; ``reason`` says in one sentence which rule applied, and ``policy``
-    names the policy.
+    names the policy. ``reserve_node_addresses`` tells the node allocator whether to keep the
+    node's own addresses out of every pod prefix (True, the default) or to reserve nothing for
+    the node, as the reference tool does (:class:`~ipv6alloc.TalosPolicy` says False). It is
+    part of the decision, not of the policy, so a composite policy such as
+    :class:`~ipv6alloc.ProviderPolicy` behaves as the rule that applied.
 
     >>> from ipv6alloc import TalosPolicy
     >>> d = TalosPolicy().choose("2001:db8:0:1::7/64")
-    >>> d.pool, d.prefixlen, d.num_prefixes, d.reserved, d.policy
-    (Prefix('2001:db8:0:1::/64'), 80, 65536, (), 'talos')
+    >>> d.pool, d.prefixlen, d.num_prefixes, d.reserved, d.policy, d.reserve_node_addresses
+    (Prefix('2001:db8:0:1::/64'), 80, 65536, (), 'talos', False)
 
     Raises:
         PolicyError: the fields contradict each other (the pool is not IPv6, does not hold the
@@ -233,8 +237,14 @@ class Decision:
     reason: str
     reserved: tuple[Prefix, ...]
     policy: str
+    reserve_node_addresses: bool = True
 
     def __post_init__(self) -> None:
+        if type(self.reserve_node_addresses) is not bool:
+            raise PolicyError(
+                f"reserve_node_addresses must be True or False, not "
+                f"{quote(self.reserve_node_addresses, use_repr=True)}"
+            )
         pool = self.pool
         if pool.version != 6:
             raise PolicyError(f"decision pool {quote(pool)} must be IPv6")

@@ -6,6 +6,8 @@ it with the pool's gap index.
 
 from __future__ import annotations
 
+from ._index import require
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from ._allocator import PrefixAllocator
@@ -15,7 +17,10 @@ __all__ = ["check_allocator"]
 
 
 def check_allocator(allocator: PrefixAllocator) -> None:
-    """Assert every invariant of ``allocator``; raises AssertionError on the first broken one.
+    """Check every invariant of ``allocator``; raises AssertionError on the first broken one.
+
+    The checks are real raises (:func:`~ipv6alloc._index.require`), not ``assert`` statements:
+    they run under ``python -O`` too.
 
     A pending run (see :class:`~ipv6alloc._state.Run`) is checked as it stands, not settled:
     its blocks are only in the run (and ``owners``) yet.
@@ -29,40 +34,50 @@ def check_allocator(allocator: PrefixAllocator) -> None:
         width = fam.width
         lengths = dict(fam.blocks)
         starts = list(lengths)
-        assert set(fam.owners) <= set(starts) | run_blocks, "owners only of allocations"
-        assert None not in fam.owners.values()
+        require(set(fam.owners) <= set(starts) | run_blocks, "owners only of allocations")
+        require(None not in fam.owners.values(), "no owner is None (None is no owner)")
         ends = [s + (1 << (width - lengths[s])) for s in starts]
         for s, e in zip(starts[1:], ends, strict=False):
-            assert e <= s, "allocations never overlap"
+            require(e <= s, "allocations never overlap")
         _check_reservations(fam)
         # Pools. Which pool holds what is worked out here by brute force: fam.innermost() would
         # answer from, and update, the recent pool the checker is meant to check.
         pools = [pool for pool in allocator._order if pool.version == version]
         home = {s: _smallest_holding(pools, s, e) for s, e in zip(starts, ends, strict=True)}
         for s, e in zip(starts, ends, strict=True):
-            assert fam.reservation_overlapping(s, e) is None, "no allocation is reserved"
-            assert home[s] is not None, "allocations lie in pools"
-        assert sorted(fam.pool_lens, reverse=True) == fam.pool_lens
-        assert set(fam.pool_lens) == set(fam.pools)
-        assert sorted(p.start << 8 | p.prefixlen for p in pools) == list(fam.pool_keys)
+            require(fam.reservation_overlapping(s, e) is None, "no allocation is reserved")
+            require(home[s] is not None, "allocations lie in pools")
+        require(sorted(fam.pool_lens, reverse=True) == fam.pool_lens, "pool lengths longest first")
+        require(set(fam.pool_lens) == set(fam.pools), "pool lengths are those of the pools")
+        require(
+            sorted(p.start << 8 | p.prefixlen for p in pools) == list(fam.pool_keys),
+            "pool keys are those of the pools",
+        )
         recent = fam.recent
-        assert recent is None or fam.pools[recent.prefixlen].get(recent.start) is recent, (
-            "the recent pool is a pool"
+        require(
+            recent is None or fam.pools[recent.prefixlen].get(recent.start) is recent,
+            "the recent pool is a pool",
         )
         for pool in pools:
-            assert fam.pools[pool.prefixlen][pool.start] is pool
+            require(fam.pools[pool.prefixlen][pool.start] is pool, "pools indexed by length")
             pool._check()
-            assert pool.start <= pool.cursor < pool.end
+            require(pool.start <= pool.cursor < pool.end, "the cursor lies in its pool")
             outer = _smallest_holding(pools, pool.start, pool.end, besides=pool)
-            assert pool.parent is outer, "parent is the innermost enclosing pool"
-            assert {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool}
+            require(pool.parent is outer, "parent is the innermost enclosing pool")
+            require(
+                {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool},
+                "children are the pools whose parent it is",
+            )
             own = [(s, e) for s, e in zip(starts, ends, strict=True) if home[s] is pool]
-            assert pool.count == len(own)
-            assert pool.allocated == sum(e - s for s, e in own)
+            require(pool.count == len(own), "count is the pool's own allocations")
+            require(
+                pool.allocated == sum(e - s for s, e in own),
+                "allocated is the addresses of the pool's own allocations",
+            )
             by_len: dict[int, int] = {}
             for s, _ in own:
                 by_len[lengths[s]] = by_len.get(lengths[s], 0) + 1
-            assert by_len == pool.by_len
+            require(by_len == pool.by_len, "by_len counts the pool's allocations by length")
             expected: list[tuple[int, int]] = []
             taken = sorted(
                 own
@@ -76,7 +91,8 @@ def check_allocator(allocator: PrefixAllocator) -> None:
                 cursor = max(cursor, hi)
             if cursor < pool.end:
                 expected.append((cursor, pool.end))
-            assert list(pool) == expected, f"gaps of {pool.prefix} are the free space"
+            if list(pool) != expected:  # require(), with the message built only on failure
+                raise AssertionError(f"gaps of {pool.prefix} are the free space")
 
 
 def _check_run(allocator: PrefixAllocator) -> set[int]:
@@ -85,32 +101,35 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
     if run is None:
         return set()
     pool, fam = run.pool, run.family
-    assert pool in allocator._order, "a run belongs to a pool of the allocator"
-    assert allocator._families[pool.version] is fam
-    assert run.version == fam.version
-    assert run.owners is fam.owners
-    assert run.size == 1 << (fam.width - run.prefixlen)
-    assert pool.prefixlen <= run.prefixlen
-    assert run.base % run.size == 0, "the run's blocks are aligned"
-    assert (run.next - run.base) % run.size == 0
-    assert run.base <= run.next <= run.limit, "the run stays inside its gap"
-    assert pool.containing(run.base, run.limit) is not None, "the run lies in one gap"
+    require(pool in allocator._order, "a run belongs to a pool of the allocator")
+    require(allocator._families[pool.version] is fam, "a run belongs to its pool's family")
+    require(run.version == fam.version, "a run has its family's version")
+    require(run.owners is fam.owners, "a run records owners in its family")
+    require(run.size == 1 << (fam.width - run.prefixlen), "the run's size is its block's")
+    require(pool.prefixlen <= run.prefixlen, "the run's blocks fit its pool")
+    require(run.base % run.size == 0, "the run's blocks are aligned")
+    require((run.next - run.base) % run.size == 0, "the run hands out whole blocks")
+    require(run.base <= run.next <= run.limit, "the run stays inside its gap")
+    require(pool.containing(run.base, run.limit) is not None, "the run lies in one gap")
     # The claim a run rests on: the same request would take ``run.base`` now.
     if allocator._next_fit:
-        assert pool.cursor == run.base, "next-fit: the cursor points at the run"
+        require(pool.cursor == run.base, "next-fit: the cursor points at the run")
     else:
         found = pool.find(run.prefixlen, pool.start)
-        assert found is not None, "lowest: the run's first block is free"
-        assert found[0] == run.base, "lowest: nothing free below the run"
+        require(found is not None, "lowest: the run's first block is free")
+        require(found is not None and found[0] == run.base, "lowest: nothing free below the run")
     if run.key is None:  # pools tried in order: those before this one have no room
         for other in allocator._order:
             if other is pool:
                 break
             wanted = run.wanted is None or run.wanted == other.version
             if wanted and other.prefixlen <= run.prefixlen <= other.width:
-                assert other.find(run.prefixlen, other.start) is None, "an earlier pool"
-    assert run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks"
-    assert not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet"
+                require(
+                    other.find(run.prefixlen, other.start) is None,
+                    "an earlier pool that could serve the run's request has no room",
+                )
+    require(run.starts == list(range(run.base, run.next, run.size)), "the run lists its blocks")
+    require(not fam.blocks.any_in(run.base, run.limit), "run blocks are not indexed yet")
     return set(run.starts)
 
 
@@ -131,7 +150,7 @@ def _check_reservations(fam: Family) -> None:
     The maximal reserved ranges are exactly the union of the given reservations, and every
     other given one is listed as nested.
     """
-    assert all(c > 0 for c in fam.given.values())
+    require(all(c > 0 for c in fam.given.values()), "reservation counts are positive")
     merged: list[tuple[int, int]] = []
     inside: list[int] = []
     for key in sorted(fam.given):
@@ -140,6 +159,6 @@ def _check_reservations(fam: Family) -> None:
             inside.append(key)  # nested in the previous one (prefixes never partly overlap)
             continue
         merged.append((lo, hi))
-    assert merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations"
-    assert set(fam.resv_end) == set(fam.resv)
-    assert inside == list(fam.nested), "nested reservations"
+    require(merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations")
+    require(set(fam.resv_end) == set(fam.resv), "each maximal reservation has its end")
+    require(inside == list(fam.nested), "nested reservations")

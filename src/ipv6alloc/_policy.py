@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError, InvalidPrefixError, PolicyError, quote
 from ._interface import Decision, Interface, first_address
-from ._prefix import Prefix
+from ._prefix import Prefix, prefix_items
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -55,13 +55,12 @@ _WIDTH = 128
 
 
 def _caller_reserved(reserved: Iterable[AddressLike]) -> list[int]:
-    """The IPv6 addresses of ``reserved`` as ints; IPv4 ones are dropped (never in a pool)."""
-    if isinstance(reserved, str | Prefix):
-        raise InvalidPrefixError(
-            f"reserved must be a collection of addresses, not the single value {quote(reserved)}"
-        )
+    """The IPv6 addresses of ``reserved`` as ints; IPv4 ones are dropped (never in a pool).
+
+    A single address (text, a :class:`Prefix`, an ``ipaddress`` address) counts as one.
+    """
     values: list[int] = []
-    for item in reserved:
+    for item in prefix_items(reserved, "reserved"):
         prefix = Prefix.coerce(item)
         if prefix.prefixlen != prefix.max_prefixlen:
             raise InvalidPrefixError(
@@ -178,7 +177,7 @@ class TalosPolicy:
         iface = Interface.parse(interface)
         _caller_reserved(reserved)
         pool, prefixlen, reason = _talos(iface)
-        return Decision(iface, pool, prefixlen, reason, (), self.name)
+        return Decision(iface, pool, prefixlen, reason, (), self.name, reserve_node_addresses=False)
 
     def __repr__(self) -> str:
         return "TalosPolicy()"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import TypeAlias
 
-__all__ = ["AddressLike", "Prefix", "PrefixLike", "address_text"]
+__all__ = ["AddressLike", "Prefix", "PrefixLike", "address_text", "prefix_items"]
 
 #: Anything accepted where a prefix is expected: text, a :class:`Prefix`, an ``ipaddress``
 #: network or address, or a ``netaddr`` ``IPNetwork``/``IPAddress`` (read through its text).
@@ -38,6 +39,8 @@ _new = object.__new__
 _NETWORKS = (ipaddress.IPv4Network, ipaddress.IPv6Network)
 _ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
 _INTERFACES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
+#: Types that are never read as a prefix or an address, not even through their text.
+_NOT_TEXT = (bool, int, float, complex, bytes, bytearray, tuple, list, dict, set, frozenset)
 
 
 def address_text(version: int, value: int) -> str:
@@ -103,6 +106,14 @@ class Prefix:
     prefixlen: int
 
     def __post_init__(self) -> None:
+        if type(self.version) is not int:
+            raise InvalidPrefixError(f"IP version must be 4 or 6, not {_typed(self.version)}")
+        if type(self.value) is not int:
+            raise InvalidPrefixError(f"address value must be an integer, not {_typed(self.value)}")
+        if type(self.prefixlen) is not int:
+            raise InvalidPrefixError(
+                f"prefix length must be an integer, not {_typed(self.prefixlen)}"
+            )
         width = WIDTH.get(self.version)
         if width is None:
             raise InvalidPrefixError(f"IP version must be 4 or 6, not {quote(self.version)}")
@@ -187,6 +198,8 @@ class Prefix:
         >>> Prefix.from_network(ipaddress.ip_network("10.0.0.0/8"))
         Prefix('10.0.0.0/8')
         """
+        if network is None or isinstance(network, _NOT_TEXT):
+            raise InvalidPrefixError(f"expected a network, got {_typed(network)}")
         if isinstance(network, _NETWORKS):
             if getattr(network.network_address, "scope_id", None):
                 raise InvalidPrefixError(
@@ -202,6 +215,9 @@ class Prefix:
         >>> Prefix.from_address("2001:db8::1")
         Prefix('2001:db8::1/128')
         """
+        given: object = address  # checked at run time: callers may pass untyped values
+        if given is None or isinstance(given, _NOT_TEXT):
+            raise InvalidPrefixError(f"expected an address, got {_typed(given)}")
         if type(address) is not str and isinstance(address, _ADDRESSES):
             if isinstance(address, _INTERFACES):
                 raise InvalidPrefixError(_interface_message(address))
@@ -242,10 +258,8 @@ class Prefix:
             return cls.from_network(value)
         if isinstance(value, _ADDRESSES):
             return cls.from_address(value)
-        if isinstance(value, bool | int | float | bytes | tuple | list | dict | type(None)):
-            raise InvalidPrefixError(
-                f"expected a prefix or an address, got {type(value).__name__} {quote(value)}"
-            )
+        if value is None or isinstance(value, _NOT_TEXT):
+            raise InvalidPrefixError(f"expected a prefix or an address, got {_typed(value)}")
         # Duck typing for netaddr.IPNetwork / netaddr.IPAddress: their text is canonical.
         return cls.coerce(str(value))
 
@@ -336,8 +350,7 @@ class Prefix:
         >>> [str(p) for p in Prefix.parse("10.0.0.0/23").subnets()]
         ['10.0.0.0/24', '10.0.1.0/24']
         """
-        if new_prefix is not None and prefixlen_diff != 1:
-            raise InvalidPrefixError("give prefixlen_diff or new_prefix, not both")
+        _check_lengths(prefixlen_diff, new_prefix)
         new = self.prefixlen + prefixlen_diff if new_prefix is None else new_prefix
         width = WIDTH[self.version]
         if not self.prefixlen <= new <= width:
@@ -354,8 +367,7 @@ class Prefix:
         >>> Prefix.parse("2001:db8::/64").supernet(new_prefix=48)
         Prefix('2001:db8::/48')
         """
-        if new_prefix is not None and prefixlen_diff != 1:
-            raise InvalidPrefixError("give prefixlen_diff or new_prefix, not both")
+        _check_lengths(prefixlen_diff, new_prefix)
         new = self.prefixlen - prefixlen_diff if new_prefix is None else new_prefix
         if not 0 <= new <= self.prefixlen:
             raise InvalidPrefixError(
@@ -381,6 +393,11 @@ _HEXTETS = re.compile(
 _HEX_AND_COLON = "0123456789abcdefABCDEF:"
 #: Eight groups right-aligned in four columns each: blanks become zeros, then one int().
 _EIGHT = "%4s" * 8
+
+
+#: Values that take one item's place where a collection is expected (see :func:`prefix_items`);
+#: ``ipaddress`` interfaces are addresses.
+_SINGLE = (str, bytes, bytearray, Prefix, *_NETWORKS, *_ADDRESSES)
 
 
 class _Draft:
@@ -514,6 +531,60 @@ def _parse_address(address: str, original: str) -> tuple[int, int]:
         if value is not None:
             return 4, value
     raise InvalidPrefixError(f"{quote(original)} is not a valid IPv4 or IPv6 address or prefix")
+
+
+def _typed(value: object) -> str:
+    """A value's type name and quoted text, for messages about a value of the wrong type."""
+    return f"{type(value).__name__} {quote(value)}"
+
+
+def _check_lengths(prefixlen_diff: object, new_prefix: object) -> None:
+    """The length arguments of :meth:`Prefix.subnets` and :meth:`Prefix.supernet`."""
+    if type(prefixlen_diff) is not int:
+        raise InvalidPrefixError(f"prefixlen_diff must be an integer, not {_typed(prefixlen_diff)}")
+    if new_prefix is not None:
+        if type(new_prefix) is not int:
+            raise InvalidPrefixError(f"new_prefix must be an integer, not {_typed(new_prefix)}")
+        if prefixlen_diff != 1:
+            raise InvalidPrefixError("give prefixlen_diff or new_prefix, not both")
+
+
+def prefix_items(value: object, what: str) -> list[object]:
+    """The items of an argument that takes a collection of prefixes, addresses or interfaces.
+
+    A single value counts as one item: text (iterable, but one prefix), a :class:`Prefix`, an
+    ``ipaddress`` network, address or interface, any ``netaddr`` object (an ``IPNetwork``
+    iterates its addresses), and a non-iterable object of this library (an ``Interface``).
+    Anything else iterable gives its items, unchecked: each is read where it is used.
+    Runtime complexity: O(number of items).
+
+    >>> prefix_items("10.0.0.0/8", "pools"), prefix_items(("10.0.0.0/8", "::/0"), "pools")
+    (['10.0.0.0/8'], ['10.0.0.0/8', '::/0'])
+    >>> prefix_items(None, "reserved")
+    Traceback (most recent call last):
+    ...
+    TypeError: reserved must be a prefix or an address, or an iterable of them, not NoneType 'None'
+
+    Args:
+        value: the argument as given.
+        what: the argument's name, for the message.
+
+    Returns:
+        The items, in order.
+
+    Raises:
+        TypeError: ``value`` is neither a single value nor iterable.
+    """
+    kind = type(value)
+    if isinstance(value, _SINGLE) or kind.__module__.startswith("netaddr"):
+        return [value]
+    if isinstance(value, Iterable):
+        return list(value)
+    if kind.__module__.startswith("ipv6alloc."):
+        return [value]
+    raise TypeError(
+        f"{what} must be a prefix or an address, or an iterable of them, not {_typed(value)}"
+    )
 
 
 def _interface_message(value: object) -> str:

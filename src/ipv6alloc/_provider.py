@@ -66,9 +66,24 @@ class ProviderPolicy:
         rules: Mapping[Any, Policy] | Iterable[tuple[Any, Policy]],
         default: Policy | None = None,
     ) -> None:
-        pairs = rules.items() if isinstance(rules, Mapping) else rules
+        given: object = rules  # checked at run time: callers may pass untyped values
+        if isinstance(given, Mapping):
+            pairs: Iterable[object] = given.items()
+        elif isinstance(given, Iterable) and not isinstance(given, str | bytes | bytearray):
+            pairs = given
+        else:
+            raise TypeError(
+                "rules must be a mapping or an iterable of (prefix, policy) pairs, "
+                f"not {type(given).__name__} {quote(given)}"
+            )
         seen: dict[Prefix, Policy] = {}
-        for key, policy in pairs:
+        for pair in pairs:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise TypeError(
+                    f"each rule must be a (prefix, policy) pair, not {type(pair).__name__} "
+                    f"{quote(pair)}"
+                )
+            key, policy = pair
             prefix = Prefix.coerce(key)
             if prefix.version != 6:
                 raise ConfigurationError(
@@ -160,5 +175,5 @@ except blocks holding one of its 2 reserved addresses'
 def _check_policy(what: str, policy: object) -> None:
     if not callable(getattr(policy, "choose", None)):
         raise ConfigurationError(
-            f"{what} must be a policy with a choose() method, not {quote(repr(policy))}"
+            f"{what} must be a policy with a choose() method, not {quote(policy, use_repr=True)}"
         )
