@@ -282,9 +282,12 @@ def test_restore_adopts_a_prefix_containing_the_node_address_with_a_warning() ->
     assert result.ok
     assignment = alloc.get("a")
     assert assignment is not None
-    assert len(assignment.warnings) == 1
+    # Registered first, the node's address and its subnet-router anycast address were reserved;
+    # both give way to the prefix it holds, each with a warning.
+    assert len(assignment.warnings) == 2
+    assert "2001:a:b:2875:: lies inside pod prefix 2001:a:b:2875::/80" in assignment.warnings[0]
     assert (
-        "2001:a:b:2875::7952 lies inside pod prefix 2001:a:b:2875::/80" in (assignment.warnings[0])
+        "2001:a:b:2875::7952 lies inside pod prefix 2001:a:b:2875::/80" in (assignment.warnings[1])
     )
 
 

@@ -4,8 +4,8 @@ The public API is re-exported here; every other module but :mod:`ipv6alloc.strat
 Hypothesis users) is private. Layers, lowest first (each imports only those below it)::
 
     _errors -> _bits -> _index -> _prefix -> _state, _stats, _interface
-    -> _allocator, _policy -> _provider -> _node -> this facade; edge modules (_demo, _cli,
-    strategies) import the core, never the reverse.
+    -> _allocator, _policy -> _provider -> _node -> _node_allocator -> this facade;
+    edge modules (_demo, _cli, strategies) import the core, never the reverse.
 
 Names are loaded on first use (PEP 562), so ``import ipv6alloc`` costs next to nothing and a
 program that only needs :class:`PrefixAllocator` never loads the node layer. Everything loads
@@ -43,9 +43,9 @@ if TYPE_CHECKING:
         Assignment,
         FamilyAssignment,
         Node,
-        NodeAllocator,
         RestoreResult,
     )
+    from ._node_allocator import NodeAllocator
     from ._policy import (
         ExtraBitsPolicy,
         FixedPolicy,
@@ -120,7 +120,7 @@ _SOURCES = {
     "InvalidPrefixError": "_errors",
     "Ipv6AllocError": "_errors",
     "Node": "_node",
-    "NodeAllocator": "_node",
+    "NodeAllocator": "_node_allocator",
     "NotAllocatedError": "_errors",
     "NotInPoolError": "_errors",
     "Placement": "_allocator",

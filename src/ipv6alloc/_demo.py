@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._node import Assignment, Node, NodeAllocator
+from ._node import Assignment, Node
+from ._node_allocator import NodeAllocator
 from ._policy import SafePolicy, TalosPolicy
 
 if TYPE_CHECKING:

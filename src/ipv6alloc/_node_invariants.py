@@ -1,0 +1,108 @@
+"""The node layer's invariant check: every record accounts exactly for what the allocator holds.
+
+Tests call it after every change; :meth:`~ipv6alloc.NodeAllocator.from_snapshot` runs it on what
+it loaded, so that a snapshot contradicting itself is refused.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ._index import require
+from ._invariants import check_allocator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from ._node_allocator import NodeAllocator
+    from ._prefix import Prefix
+
+__all__ = ["check_node_allocator"]
+
+
+def check_node_allocator(alloc: NodeAllocator) -> None:
+    """Check every invariant of a node allocator and of the allocator beneath it.
+
+    Each node's record must account exactly for what the allocator holds: every allocation
+    belongs to one node's record, every reservation is a configured one or one node's, every
+    added pool is used by the nodes that say so, and every waiting address waits for a live
+    allocation that holds it.
+    """
+    allocator = alloc._allocator
+    check_allocator(allocator)
+    cluster = set(alloc._cluster.values())
+    require(cluster == set(alloc._cluster_pools), "cluster pools recorded once")
+    allocations = {a.prefix: a.owner for a in allocator.allocations()}
+    held: dict[Prefix, str] = {}
+    expected_reservations = Counter(alloc._extra_reserved)
+    users: dict[Prefix, set[str]] = {}
+    blocked: dict[Prefix, list[tuple[str, Prefix]]] = {}
+    for name, rec in alloc._nodes.items():
+        require(rec.name == name, f"record of {name!r} is filed under its name")
+        require(
+            rec.registered or rec.assignment is not None,
+            f"node {name!r} is known: registered or holding prefixes",
+        )
+        require(rec.registered == (rec.node is not None), f"node {name!r}: registered has a node")
+        if not rec.registered:
+            require(
+                not rec.reserved and not rec.pending,
+                f"node {name!r}: unregistered, no reservations",
+            )
+            require(
+                not rec.usable and not rec.skipped, f"node {name!r}: unregistered, no decisions"
+            )
+        for decision in rec.usable:
+            require(
+                decision.pool in cluster or decision.pool in rec.pools,
+                f"node {name!r} uses the pool of each usable subnet",
+            )
+        if rec.assignment is None:
+            require(not rec.allocated, f"node {name!r} holds no prefix without an assignment")
+        else:
+            require(rec.assignment.node == name, f"assignment of {name!r} names it")
+            require(bool(rec.assignment.families), f"node {name!r}: an assignment holds prefixes")
+            require(
+                sorted(rec.assignment.pod_cidrs) == sorted(rec.allocated),
+                f"node {name!r}: the assignment lists what it holds",
+            )
+            versions = [p.version for p in rec.allocated]
+            require(len(set(versions)) == len(versions), f"node {name!r}: one prefix per family")
+        for prefix in rec.allocated:
+            require(prefix not in held, f"{prefix} is held by one node")
+            held[prefix] = name
+            require(allocations.get(prefix, ...) == name, f"{prefix} is allocated to {name!r}")
+            pool = allocator.pool_of(prefix)
+            require(pool is not None, f"{prefix} lies in a pool")
+            if pool not in cluster:
+                require(pool in rec.pools, f"node {name!r} uses the pool of {prefix}")
+        require(len(set(rec.reserved)) == len(rec.reserved), f"node {name!r} reserves once")
+        expected_reservations.update(rec.reserved)
+        for address, holder in rec.pending.items():
+            require(address not in rec.reserved, f"{address} is reserved or pending, not both")
+            require(
+                holder in allocations and address.subnet_of(holder),
+                f"pending address {address} of {name!r} lies in a live allocation",
+            )
+            blocked.setdefault(holder, []).append((name, address))
+        require(len(set(rec.pools)) == len(rec.pools), f"node {name!r} counts each pool once")
+        for pool in rec.pools:
+            require(pool not in cluster, f"node {name!r}: cluster pools are not counted")
+            users.setdefault(pool, set()).add(name)
+    require(set(allocations) == set(held), "every allocation belongs to a node")
+    require(
+        Counter(allocator.reserved()) == expected_reservations,
+        "every reservation is configured or a node's",
+    )
+    require(
+        set(allocator.pools) == cluster | set(alloc._pools),
+        "the pools are the cluster's and nodes'",
+    )
+    for pool, use in alloc._pools.items():
+        require(use.role in ("provider", "outside"), f"pool {pool} has a known role")
+        require(use.users == users.get(pool, set()), f"pool {pool}: its users say they use it")
+        require(bool(use.users), f"pool {pool} is used by some node")
+    require(
+        {p: sorted(v) for p, v in alloc._blocked.items()}
+        == {p: sorted(v) for p, v in blocked.items()},
+        "waiting addresses are indexed by the allocation they wait for",
+    )
