@@ -59,6 +59,7 @@ CORE_LAYERS: dict[str, set[str]] = {
         "_interface",
         "_node",
         "_node_allocator",
+        "_node_invariants",
         "_node_state",
         "_policy",
         "_prefix",

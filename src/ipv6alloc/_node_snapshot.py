@@ -25,6 +25,7 @@ from ._errors import (
 )
 from ._interface import Decision, Interface
 from ._node import Assignment, FamilyAssignment, Node
+from ._node_invariants import check_node_allocator
 from ._node_state import PoolUse, Record
 from ._policy import SafePolicy
 from ._prefix import Prefix
@@ -171,7 +172,7 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
     ) as e:
         raise SnapshotError(f"invalid snapshot: {e}") from e
     try:
-        alloc._check()
+        check_node_allocator(alloc, deep=False)
     except AssertionError as e:
         raise SnapshotError(f"the snapshot contradicts itself: {e}") from e
     return alloc
