@@ -532,3 +532,21 @@ def test_statistics_count_free_blocks_exactly_and_name_roles() -> None:
     assert pickle.loads(pickle.dumps(stats)) == stats
     plain_dict = dataclasses.asdict(stats)
     assert plain_dict["pools"][2]["by_prefixlen"] == {80: 1}
+
+
+def test_a_restore_of_a_node_known_by_name_that_adopts_nothing_keeps_its_pools() -> None:
+    alloc = cluster()
+    alloc.assign(Node.create("a", subnets=["2001:db8::5/64"]))
+    assert alloc.restore("b", ["2001:db8:0:0:7::/80"]).ok  # by name, in a's pool
+    alloc.release("a")  # b is the pool's last user now
+    before = alloc.snapshot()
+    node = Node.create("b", subnets=["2001:db8:1::5/64"])
+    result = alloc.restore(node, ["<nil>"])
+    assert [status for _, status, _ in result.items] == ["invalid"]
+    assert alloc.snapshot() == before
+    alloc._check()
+    alloc.register(node)  # learning it keeps the pool of what it holds, too
+    assert "2001:db8::/64" in texts(alloc.allocator.pools)
+    alloc._check()
+    alloc.release("b")
+    assert texts(alloc.allocator.pools) == ["10.0.0.0/12", "fd40:10::/64"]

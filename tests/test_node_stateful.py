@@ -214,6 +214,37 @@ class NodeMachine(RuleBasedStateMachine):
             self.nodes[name] = Node.create(name)
             self.seen[name] = set()
 
+    @precondition(lambda self: self.alloc is not None)
+    @rule(
+        name=st.sampled_from(NAMES),
+        choice=st.lists(st.sampled_from(SUBNETS), max_size=2, unique=True),
+        host=st.integers(min_value=0, max_value=3),
+        uid=st.integers(min_value=0, max_value=2),
+        stored=st.lists(st.sampled_from(STORED), max_size=3),
+    )
+    def restore_node(
+        self, name: str, choice: list[str], host: int, uid: int, stored: list[str]
+    ) -> None:
+        """Restore with the Node: it is registered first (unless known), then adopts."""
+        node = self._node(name, choice, host, uid)
+        old_uid = self._known_uid(name)
+        recreated = None not in (old_uid, node.uid) and old_uid != node.uid
+        if recreated:
+            self.nodes.pop(name, None)  # a re-created node: the old one's prefixes go
+            self.seen.pop(name, None)
+        before = self.a.snapshot()
+        had = self.a.get(name)
+        result = self.a.restore(node, stored)
+        if recreated:
+            pass  # the old node was released: the state changed whatever was adopted
+        elif not result.adopted or (
+            had is not None and set(result.adopted) <= {str(p) for p in had.pod_cidrs}
+        ):
+            assert self.a.snapshot() == before, "a restore that adopts nothing changes nothing"
+        if self.a.get(name) is not None and name not in self.nodes:
+            self.nodes[name] = node
+            self.seen[name] = set()
+
     @precondition(lambda self: self.alloc is not None and self.nodes)
     @rule(data=st.data())
     def restart(self, data: st.DataObject) -> None:

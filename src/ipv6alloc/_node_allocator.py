@@ -345,7 +345,11 @@ class NodeAllocator:
         rec.registered = True
 
     def _unlearn(self, rec: Record) -> None:
-        """Undo :meth:`_learn` (and every reservation and pool use of the node)."""
+        """Undo :meth:`_learn`: every reservation of the node, and the pools it uses.
+
+        The pools of the prefixes it holds stay in use (a node restored by name holds prefixes
+        without being registered).
+        """
         for address in rec.reserved:
             self._allocator.unreserve(address)
         for address, holder in rec.pending.items():
@@ -353,11 +357,13 @@ class NodeAllocator:
             waiting.remove((rec.name, address))
             if not waiting:
                 del self._blocked[holder]
+        holding = {self._allocator.pool_of(prefix) for prefix in rec.allocated}
         for pool in rec.pools:
-            self._leave_pool(rec.name, pool)
+            if pool not in holding:
+                self._leave_pool(rec.name, pool)
         rec.reserved.clear()
         rec.pending.clear()
-        rec.pools.clear()
+        rec.pools[:] = [pool for pool in rec.pools if pool in holding]
         rec.warnings.clear()
         if rec.assignment is not None and rec.assignment.warnings:
             rec.assignment = replace(rec.assignment, warnings=())

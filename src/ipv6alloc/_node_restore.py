@@ -38,6 +38,7 @@ def restore(alloc: NodeAllocator, node: Node | str, values: list[object]) -> Res
         name = node
         rec = alloc._nodes.get(name)
     created = rec is None
+    uid = None if rec is None else rec.uid
     learned = isinstance(node, Node) and (rec is None or not rec.registered)
     if isinstance(node, Node) and learned:
         rec = alloc._learn_new(rec, node)
@@ -53,6 +54,7 @@ def restore(alloc: NodeAllocator, node: Node | str, values: list[object]) -> Res
         if len(rec.allocated) == before:  # nothing adopted: change nothing
             if learned:
                 alloc._unlearn(rec)
+                rec.uid = uid
             if created:
                 del alloc._nodes[name]
     return result
