@@ -44,10 +44,13 @@ SMALL_FLAT = 3
 def small_load(monkeypatch: pytest.MonkeyPatch) -> int:
     """Make the sorted indexes split and merge chunks after a handful of items.
 
-    ``ipv6alloc._index`` reads its module globals ``_LOAD`` and ``FLAT_GAPS`` at call time, so
-    patching them affects every index, including those inside an allocator, for the duration
-    of one test: gap indexes turn from flat to chunked after a few gaps, then split and merge.
+    The indexes read their sizes from class attributes at call time (``SortedInts.load``,
+    ``BlockIndex.load``, ``GapIndex.load`` and ``GapIndex.flat_gaps``), so patching the classes
+    affects every index, including those inside an allocator (a pool is a ``GapIndex``
+    subclass, which inherits them), for the duration of one test: gap indexes turn from flat
+    to chunked after a few gaps, then split and merge.
     """
-    monkeypatch.setattr(_index, "_LOAD", SMALL_LOAD)
-    monkeypatch.setattr(_index, "FLAT_GAPS", SMALL_FLAT)
+    for cls in (_index.SortedInts, _index.BlockIndex, _index.GapIndex):
+        monkeypatch.setattr(cls, "load", SMALL_LOAD)
+    monkeypatch.setattr(_index.GapIndex, "flat_gaps", SMALL_FLAT)
     return SMALL_LOAD

@@ -196,7 +196,7 @@ class AllocatorMachine(RuleBasedStateMachine):
 
     @initialize(placement=st.sampled_from(["lowest", "next-fit"]))
     def start(self, placement: Placement) -> None:
-        assert _index._LOAD < 256, "the small_load fixture is active"
+        assert _index.GapIndex.load < 256, "the small_load fixture is active"
         self.placement = placement
         self.a = PrefixAllocator(BASE_POOLS, placement=placement)
         self.pools = list(BASE_POOLS)

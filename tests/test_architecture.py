@@ -79,6 +79,9 @@ CORE_LAYERS: dict[str, set[str]] = {
 }
 #: Edge modules: they may import the core and third-party packages; the core never imports them.
 EDGE = {"_demo", "_cli", "__main__", "strategies"}
+#: Edge subpackages (``ipv6alloc/kubernetes/`` ...): every module in them is an edge module, which
+#: may import the core and third-party packages; the core never imports any of them.
+EDGE_PACKAGES = {"capacity", "kubernetes", "testing"}
 STDLIB = set(sys.stdlib_module_names)
 
 
@@ -101,9 +104,131 @@ def _imports(module: str) -> tuple[set[str], set[str]]:
     return internal, external
 
 
+def _module_name(path: Path) -> str:
+    """The dotted name of the module (or package) in ``path``, a file below the package."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(("ipv6alloc", *parts))
+
+
+def _absolute(target: str, level: int, module: str, *, is_package: bool) -> str:
+    """The absolute name of a relative import ``level`` dots up from ``module``."""
+    parents = module.split(".") if is_package else module.split(".")[:-1]
+    anchor = ".".join(parents[: len(parents) - level + 1])
+    return f"{anchor}.{target}" if target else anchor
+
+
+def _imported_names(source: str, module: str, *, is_package: bool = False) -> set[str]:
+    """Every ``ipv6alloc`` module that ``source``, the text of ``module``, may import.
+
+    Absolute names, from ``import ipv6alloc.x``, ``from ipv6alloc.x import y``, ``from ipv6alloc
+    import x``, the relative forms (``from . import x``, ``from .x import y``, ``from .. import
+    x`` in a subpackage) and ``import_module``/``__import__`` calls on literal text. For ``from
+    m import y`` both ``m`` and ``m.y`` count, since ``y`` may be a module.
+    """
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = _absolute(base, node.level, module, is_package=is_package)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None))
+            in {"import_module", "__import__"}
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            target = node.args[0].value
+            level = len(target) - len(target.lstrip("."))
+            if level:
+                target = _absolute(target[level:], level, module, is_package=is_package)
+            names.add(target)
+    return {name for name in names if name.split(".")[0] == "ipv6alloc"}
+
+
+def _in_subpackage(names: set[str]) -> set[str]:
+    """The names that are a subpackage of ipv6alloc or lie in one: planned or on disk."""
+    subpackages = EDGE_PACKAGES | {
+        p.relative_to(PACKAGE).parts[0] for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE
+    }
+    return {name for name in names if name.count(".") and name.split(".")[1] in subpackages}
+
+
 def test_every_module_is_classified() -> None:
     modules = {p.stem for p in PACKAGE.glob("*.py")}
     assert modules == set(CORE_LAYERS) | EDGE
+
+
+def test_every_file_of_every_subpackage_is_classified() -> None:
+    """Each file below the package lies in an edge subpackage: a new subpackage must be listed."""
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).parts
+        if len(parts) == 1:
+            assert path.stem in set(CORE_LAYERS) | EDGE, f"{path} is neither core nor edge"
+        else:
+            assert parts[0] in EDGE_PACKAGES, (
+                f"{path} lies in subpackage {parts[0]!r}, which is not classified: add it to "
+                "EDGE_PACKAGES (subpackages are edges: they import the core, never the reverse)"
+            )
+
+
+def test_core_imports_no_subpackage() -> None:
+    for module in CORE_LAYERS:
+        path = PACKAGE / f"{module}.py"
+        names = _imported_names(
+            path.read_text(), _module_name(path), is_package=module == "__init__"
+        )
+        reached = _in_subpackage(names)
+        assert not reached, (
+            f"core module {module} imports {sorted(reached)}: subpackages are edges, "
+            "the core never imports them"
+        )
+
+
+def test_the_facade_loads_public_names_from_core_modules_only() -> None:
+    sources = set(vars(ipv6alloc)["_SOURCES"].values())
+    assert sources <= set(CORE_LAYERS), f"public names from non-core {sources - set(CORE_LAYERS)}"
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "expected"),
+    [
+        ("from . import kubernetes", "ipv6alloc._node", {"kubernetes"}),
+        ("from .kubernetes import x", "ipv6alloc._node", {"kubernetes", "kubernetes.x"}),
+        ("from .capacity.report import x", "ipv6alloc", {"capacity.report", "capacity.report.x"}),
+        ("import ipv6alloc.testing", "ipv6alloc._node", {"testing"}),
+        ("import ipv6alloc.testing.fakes as f", "ipv6alloc._node", {"testing.fakes"}),
+        ("from ipv6alloc import testing", "ipv6alloc._node", {"testing"}),
+        ("from ipv6alloc.kubernetes import x", "ipv6alloc._node", {"kubernetes", "kubernetes.x"}),
+        ("def f():\n    import_module('ipv6alloc.capacity')", "ipv6alloc._x", {"capacity"}),
+        ("importlib.import_module('.testing', 'ipv6alloc')", "ipv6alloc._x", {"testing"}),
+        ("__import__('ipv6alloc.kubernetes.watch')", "ipv6alloc._x", {"kubernetes.watch"}),
+        (
+            "from .watch import w",
+            "ipv6alloc.kubernetes.x",
+            {"kubernetes.watch", "kubernetes.watch.w"},
+        ),
+        # Not a subpackage: the core itself, from the package and from a subpackage.
+        ("from . import _errors", "ipv6alloc._node", set()),
+        ("from ._prefix import Prefix", "ipv6alloc", set()),
+        ("from .. import _errors", "ipv6alloc.kubernetes.x", set()),
+        ("from ..strategies import prefixes", "ipv6alloc.kubernetes.x", set()),
+        ("import json, netaddr", "ipv6alloc._node", set()),
+    ],
+)
+def test_every_import_form_of_a_subpackage_is_seen(
+    source: str, module: str, expected: set[str]
+) -> None:
+    """``_imported_names`` resolves each form; ``_in_subpackage`` picks the subpackages' names."""
+    names = _imported_names(source, module, is_package=module == "ipv6alloc")
+    assert _in_subpackage(names) == {f"ipv6alloc.{name}" for name in expected}
 
 
 def test_core_imports_only_lower_layers_and_the_standard_library() -> None:
@@ -138,12 +263,17 @@ def _modules_loaded_by(statement: str) -> list[str]:
         "import ipv6alloc; [getattr(ipv6alloc, n) for n in ipv6alloc.__all__]",
     ],
 )
-def test_import_loads_no_third_party_or_edge_module(statement: str) -> None:
+def test_import_loads_no_third_party_edge_or_subpackage_module(statement: str) -> None:
     out = _modules_loaded_by(statement)
     loaded = {name.split(".")[0] for name in out} - {"ipv6alloc"}
     assert loaded <= STDLIB, f"{statement} loaded {loaded - STDLIB}"
-    edge = {name for name in out if name.split(".")[-1] in EDGE}
+    ours = {name for name in out if name.split(".")[0] == "ipv6alloc"}
+    subpackage = _in_subpackage(ours)
+    assert not subpackage, f"{statement} loaded modules of edge subpackages {sorted(subpackage)}"
+    edge = {name for name in ours if name.split(".")[-1] in EDGE}
     assert not edge, f"{statement} loaded edge modules {edge}"
+    core = {"ipv6alloc", *(f"ipv6alloc.{module}" for module in CORE_LAYERS)}
+    assert ours <= core, f"{statement} loaded modules outside the core {sorted(ours - core)}"
 
 
 def test_the_allocator_loads_only_what_the_stdlib_floor_loads() -> None:

@@ -121,7 +121,7 @@ def test_blocks_in_range_by_hand() -> None:
 @given(loads, st.data())
 def test_sorted_ints_match_a_sorted_list(load: int, data: st.DataObject) -> None:
     values = st.integers(0, 80)
-    with mock.patch.object(_index, "_LOAD", load):
+    with mock.patch.object(SortedInts, "load", load):
         s = SortedInts()
         model: list[int] = []
         s._check()
@@ -148,12 +148,12 @@ def test_sorted_ints_match_a_sorted_list(load: int, data: st.DataObject) -> None
 
 
 def test_sorted_ints_split_and_merge_with_small_chunks() -> None:
-    with mock.patch.object(_index, "_LOAD", 8):
+    with mock.patch.object(SortedInts, "load", 8):
         s = SortedInts()
         for x in range(100, 0, -1):
             s.add(x * 3)
             s._check()
-        assert len(s._chunks) > 1, "chunks split above 2 * _LOAD items"
+        assert len(s._chunks) > 1, "chunks split above 2 * load items"
         for x in range(1, 99):
             s.remove(x * 3)
             s._check()
@@ -170,7 +170,7 @@ def test_sorted_ints_split_and_merge_with_small_chunks() -> None:
 def test_block_index_matches_a_dict(load: int, data: st.DataObject) -> None:
     """Against a dict start -> length: add, add_run, remove, get, floor, any_in, irange."""
     values = st.integers(0, 200)
-    with mock.patch.object(_index, "_LOAD", load):
+    with mock.patch.object(BlockIndex, "load", load):
         b = BlockIndex()
         model: dict[int, int] = {}
         b._check()
@@ -211,7 +211,7 @@ def test_block_index_matches_a_dict(load: int, data: st.DataObject) -> None:
 
 
 def test_block_index_run_splices_into_the_middle_of_a_chunk() -> None:
-    with mock.patch.object(_index, "_LOAD", 4):
+    with mock.patch.object(BlockIndex, "load", 4):
         b = BlockIndex()
         for s in (0, 10, 1000, 1010):
             b.add(s, 32)
@@ -293,7 +293,7 @@ def test_gap_index_matches_a_set_of_free_addresses(
     width, low, high = pool
     size = high - low
     offsets = st.integers(0, size)
-    with mock.patch.object(_index, "_LOAD", load), mock.patch.object(_index, "FLAT_GAPS", flat):
+    with mock.patch.object(GapIndex, "load", load), mock.patch.object(GapIndex, "flat_gaps", flat):
         g = GapIndex(low, high, width)
         free = set(range(low, high))
         check_gaps(g, free, low, high, width)
@@ -393,15 +393,15 @@ def test_empty_pool_range_has_no_gaps() -> None:
 
 
 def test_gap_index_splits_and_merges_with_small_chunks() -> None:
-    with mock.patch.object(_index, "_LOAD", 8):
+    with mock.patch.object(GapIndex, "load", 8):
         g = GapIndex(0, 1024, 32)
         for x in range(0, 1024, 4):  # 256 gaps of three addresses
             g.carve(x, x + 1)
             g._check()
         g.fill(1016, 1017)  # one gap of seven addresses at the end, in the last chunk
         g._check()
-        assert type(g) is _index._ChunkedGapIndex, "flat no more past FLAT_GAPS gaps"
-        assert len(g._starts) > 1, "chunks split above 2 * _LOAD gaps"
+        assert type(g) is _index._ChunkedGapIndex, "flat no more past flat_gaps gaps"
+        assert len(g._starts) > 1, "chunks split above 2 * load gaps"
         assert g.largest_class() == 30
         found = g.find(31, 0)
         assert found is not None
@@ -417,3 +417,32 @@ def test_gap_index_splits_and_merges_with_small_chunks() -> None:
         assert list(g) == [(0, 1012), (1013, 1020), (1021, 1024)]
         assert len(g._starts) == 1, "chunks merged back"
         assert g.largest_class() == 23
+
+
+# -- the size knobs -----------------------------------------------------------------------------
+
+
+def test_size_knobs_are_class_attributes_with_the_real_defaults() -> None:
+    assert not hasattr(_index, "_LOAD"), "no module global left for tests to patch by mistake"
+    assert not hasattr(_index, "FLAT_GAPS"), "no module global left for tests to patch by mistake"
+    knobs = (SortedInts.load, BlockIndex.load, GapIndex.load, GapIndex.flat_gaps)
+    assert knobs == (256, 256, 256, 32)
+    for cls in (SortedInts, BlockIndex, GapIndex):
+        assert "load" not in cls.__slots__
+
+
+def test_small_load_reaches_subclasses_and_the_pools_of_an_allocator(small_load: int) -> None:
+    """The fixture patches the classes: subclasses (a pool is a GapIndex) read the new sizes."""
+    from ipv6alloc import PrefixAllocator
+    from ipv6alloc._state import Pool
+
+    chunked = GapIndex._chunked
+    for cls in (Pool, Pool._chunked, chunked):
+        assert (cls.load, cls.flat_gaps) == (small_load, 3), cls
+    a = PrefixAllocator(["2001:db8::/120"])
+    for x in range(0, 256, 4):  # 64 gaps: chunked past three, chunks split above 2 * load
+        a.reserve(f"2001:db8::{x:x}")
+    a._check()
+    (pool,) = list(a._order)
+    assert isinstance(pool, Pool._chunked)
+    assert len(pool._starts) > 1

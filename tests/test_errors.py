@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 import re
+import subprocess
+import sys
+import traceback
 
 import pytest
 
@@ -91,6 +95,48 @@ def test_every_exported_error_is_in_the_tree() -> None:
 def test_every_error_has_a_docstring() -> None:
     for cls in [Ipv6AllocError, *EXPECTED_TREE]:
         assert cls.__doc__, cls
+
+
+# -- where the errors show up -------------------------------------------------------------------
+
+ALL_ERRORS: list[type[Exception]] = [Ipv6AllocError, *EXPECTED_TREE]
+
+
+@pytest.mark.parametrize("cls", ALL_ERRORS, ids=lambda cls: cls.__name__)
+def test_error_shows_as_a_name_of_the_package(cls: type[Exception]) -> None:
+    """``ipv6alloc.PoolExhaustedError``, where users import it from, not ``ipv6alloc._errors``."""
+    name = f"ipv6alloc.{cls.__name__}"
+    assert cls.__module__ == "ipv6alloc"
+    assert cls.__qualname__ == cls.__name__
+    assert repr(cls) == f"<class '{name}'>"
+    assert getattr(ipv6alloc, cls.__name__) is cls
+    try:
+        raise cls("the message")
+    except cls as error:
+        formatted = traceback.format_exception(error)
+    assert formatted[-1] == f"{name}: the message\n"
+
+
+@pytest.mark.parametrize("cls", ALL_ERRORS, ids=lambda cls: cls.__name__)
+def test_error_pickles(cls: type[Exception]) -> None:
+    error = cls("pool '10.0.0.0/24' has no free /24 left")
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is cls
+    assert back.args == error.args
+    assert str(back) == str(error)
+
+
+def test_errors_unpickle_in_a_fresh_interpreter() -> None:
+    """Unpickling loads each class from ``ipv6alloc`` (on first use: PEP 562), nothing else."""
+    data = pickle.dumps([cls(cls.__name__) for cls in ALL_ERRORS])
+    code = (
+        "import pickle, sys; errors = pickle.loads(sys.stdin.buffer.read()); "
+        "print(' '.join(f'{type(e).__module__}.{type(e).__name__}:{e}' for e in errors))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, check=True
+    ).stdout.decode()
+    assert out.split() == [f"ipv6alloc.{cls.__name__}:{cls.__name__}" for cls in ALL_ERRORS]
 
 
 # -- quote --------------------------------------------------------------------------------------

@@ -273,7 +273,7 @@ def test_a_single_cidr_where_a_list_is_expected_is_one_item() -> None:
         (lambda: Node("n", uid=5), r"a uid must be non-empty text or None"),  # type: ignore[arg-type]
         (lambda: Node.create(7), r"a node name must be non-empty text, not '7'"),  # type: ignore[arg-type]
         (lambda: Node.create("n", uid=""), r"a uid must be non-empty text"),
-        (lambda: Node.create("n", subnets=[42]), r"expected an interface"),
+        (lambda: Node.create("n", subnets=[42]), r"expected an interface"),  # type: ignore[list-item]
     ],
 )
 def test_bad_nodes_are_refused(build: object, message: str) -> None:
@@ -324,8 +324,8 @@ def test_garbage_into_every_node_entry_point(
     alloc.assign(Node.create("ok", subnets=["2001:db8::5/64"]))
     for call in (
         lambda: alloc.restore(name, values),  # type: ignore[arg-type]
-        lambda: alloc.assign(Node.create(name, subnets=[subnet])),  # type: ignore[arg-type]
-        lambda: alloc.register(Node.create("x", subnets=values, addresses=[subnet])),
+        lambda: alloc.assign(Node.create(name, subnets=[subnet])),  # type: ignore[arg-type,list-item]
+        lambda: alloc.register(Node.create("x", subnets=values, addresses=[subnet])),  # type: ignore[arg-type,list-item]
         lambda: alloc.release(name),  # type: ignore[arg-type]
         lambda: alloc.unregister(name),  # type: ignore[arg-type]
         lambda: alloc.get(name),  # type: ignore[arg-type]

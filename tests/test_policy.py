@@ -250,7 +250,7 @@ def test_interface_text_and_parts() -> None:
 )
 def test_interface_parse_errors(value: object, message: str) -> None:
     with pytest.raises(InvalidPrefixError) as info:
-        Interface.parse(value)
+        Interface.parse(value)  # type: ignore[arg-type]
     assert str(info.value) == message
 
 

@@ -73,6 +73,19 @@ def _check_owner(owner: object) -> None:
         raise _unhashable(owner) from None
 
 
+def _between(pools: list[Pool], start: int, end: int) -> list[tuple[int, int]]:
+    """The ranges of ``[start, end)`` between ``pools`` (sorted, disjoint, inside it)."""
+    ranges = []
+    cursor = start
+    for q in pools:
+        if q.start > cursor:
+            ranges.append((cursor, q.start))
+        cursor = q.end
+    if cursor < end:
+        ranges.append((cursor, end))
+    return ranges
+
+
 class PrefixAllocator:
     """Carve aligned prefixes out of pools of any size, both IP families, possibly nested.
 
@@ -163,14 +176,14 @@ class PrefixAllocator:
             if same_length is not None and start in same_length:
                 raise ConfigurationError(f"pool {quote(p)} is given twice")
             parent = fam.innermost(start, length)
-            inside = fam.pools_inside(start, end, length)
-            children = [q for q in inside if q.parent is parent] if inside else inside
+            children = fam.children_in(parent, start, end, length)
             # The last allocation starting before the end: none, one inside (then every one
             # inside must belong to a pool nested in the new one), or one that holds it all.
             holder = fam.allocation_overlapping(start, end)
             if holder is not None and holder >= start:
-                for a, _ in fam.blocks.irange(start, end):
-                    if not any(q.start <= a < q.end for q in children):
+                for lo, hi in _between(children, start, end):
+                    a = fam.allocation_overlapping(lo, hi)
+                    if a is not None:
                         raise PrefixConflictError(
                             f"pool {quote(p)} overlaps allocation "
                             f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
@@ -186,13 +199,13 @@ class PrefixAllocator:
                 child.parent = pool
                 pool.carve(child.start, child.end)
                 if parent is not None:
-                    parent.children = tuple(c for c in parent.children if c is not child)
-                pool.children += (child,)
+                    del parent.children[child]
+                pool.children[child] = None
             if fam.reservation_overlapping(start, end) is not None:
                 for lo, hi in fam.reserved_ranges(start, end):
                     pool.carve(lo, hi)
             if parent is not None:
-                parent.children += (pool,)
+                parent.children[pool] = None
                 parent.carve(start, end)
             if same_length is None:
                 fam.pools[length] = same_length = {}
@@ -209,7 +222,7 @@ class PrefixAllocator:
     def remove_pool(self, prefix: PrefixLike) -> None:
         """Remove an empty pool; its space returns to the enclosing pool, if any.
 
-        Runtime complexity: O(log n) plus the reservations and pools it encloses.
+        Runtime complexity: O(log n) plus the reservations and pools it encloses directly.
 
         Raises:
             UnknownPoolError: no such pool.
@@ -228,7 +241,7 @@ class PrefixAllocator:
             for child in pool.children:
                 child.parent = parent
                 if parent is not None:
-                    parent.children += (child,)
+                    parent.children[child] = None
             del fam.pools[p.prefixlen][p.value]
             if not fam.pools[p.prefixlen]:
                 del fam.pools[p.prefixlen]
@@ -238,7 +251,7 @@ class PrefixAllocator:
                 fam.recent = None
             del self._order[pool]
             if parent is not None:
-                parent.children = tuple(c for c in parent.children if c is not pool)
+                del parent.children[pool]
                 self._refill(fam, parent, pool.start, pool.end)
 
     # -- allocation -------------------------------------------------------------------------
@@ -280,7 +293,7 @@ class PrefixAllocator:
         >>> a.allocate(24)
         Traceback (most recent call last):
         ...
-        ipv6alloc._errors.PoolExhaustedError: pool '10.0.0.0/23' has no free /24 left
+        ipv6alloc.PoolExhaustedError: pool '10.0.0.0/23' has no free /24 left
         """
         # The hot path: the block right after the previous one, while its gap lasts (see Run).
         # ``is`` compares arguments with the run's own objects: it never mistakes a bool or a
@@ -463,7 +476,7 @@ class PrefixAllocator:
         >>> a.occupy("2001:db8:0:5::/80", owner="node-b")
         Traceback (most recent call last):
         ...
-        ipv6alloc._errors.PrefixConflictError: '2001:db8:0:5::/80' overlaps allocation \
+        ipv6alloc.PrefixConflictError: '2001:db8:0:5::/80' overlaps allocation \
 '2001:db8:0:5::/64' (owner 'node-a')
         """
         p = Prefix.coerce(prefix)
@@ -625,22 +638,30 @@ class PrefixAllocator:
             for inner in fam.pools_inside(start, end, length):
                 self._refill(fam, inner, inner.start, inner.end)
 
-    def _refill(self, fam: Family, pool: Pool, start: int, end: int) -> None:
-        """Return to ``pool``'s gaps what is free in ``[start, end)``, which has no gaps now."""
-        taken: list[tuple[int, int]] = list(fam.reserved_ranges(start, end))
-        taken.extend((c.start, c.end) for c in pool.children if start <= c.start < end)
+    @staticmethod
+    def _refill(fam: Family, pool: Pool, start: int, end: int) -> None:
+        """Return to ``pool``'s gaps what is free in the block ``[start, end)``, gapless now.
+
+        Only the pool's direct children in the block are looked at, then the reservations and
+        the pool's own allocations between them (what lies inside a child is the child's):
+        O(log n) plus those, never the allocations or pools nested deeper.
+        """
         width = fam.width
-        taken.extend(
-            (a, a + (1 << (width - length))) for a, length in fam.blocks.irange(start, end)
-        )
-        taken.sort()
-        cursor = start
-        for lo, hi in taken:
-            if lo > cursor:
-                pool.fill(cursor, lo)
-            cursor = max(cursor, hi)
-        if cursor < end:
-            pool.fill(cursor, end)
+        prefixlen = width + 1 - (end - start).bit_length()
+        for lo, hi in _between(fam.children_in(pool, start, end, prefixlen), start, end):
+            taken = list(fam.reserved_ranges(lo, hi))
+            if fam.allocation_overlapping(lo, hi) is not None:
+                taken.extend(
+                    (a, a + (1 << (width - length))) for a, length in fam.blocks.irange(lo, hi)
+                )
+                taken.sort()
+            cursor = lo
+            for a, b in taken:
+                if a > cursor:
+                    pool.fill(cursor, a)
+                cursor = max(cursor, b)
+            if cursor < hi:
+                pool.fill(cursor, hi)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -1006,9 +1027,8 @@ class PrefixAllocator:
                 if s < end and s + (1 << (fam.width - length)) > start
             )
             return f"{quote(p)} overlaps reservation {quote(text)}"
-        for child in pool.children:
-            if child.start < end and start < child.end:
-                return f"{quote(p)} overlaps pool {quote(child.prefix)}"
+        for child in fam.children_in(pool, start, end, p.prefixlen):
+            return f"{quote(p)} overlaps pool {quote(child.prefix)}"
         return f"{quote(p)} is not free in pool {quote(pool.prefix)}"  # pragma: no cover
 
     def _check(self) -> None:

@@ -105,3 +105,13 @@ class UnknownNodeError(Ipv6AllocError, LookupError):
 
 class PoolExhaustedError(Ipv6AllocError):
     """No free block of the requested length is left; the message names the pool and length."""
+
+
+# Users import the errors from ``ipv6alloc``: show them there in tracebacks and reprs
+# (``ipv6alloc.PoolExhaustedError``, not ``ipv6alloc._errors.PoolExhaustedError``), as httpx
+# does. Pickle finds them there too: the package loads each name on first use.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = "ipv6alloc"
+del _name, _value

@@ -13,7 +13,12 @@ hold a /L" is a search for the first class byte ``<= L``. Classes live in one ``
 chunk and each chunk's smallest class in another; the searches run as cached byte-class
 regular expressions, so they scan in C rather than in Python loops. A gap index with few gaps
 (most pools) skips the chunks: its gaps are one flat tuple of bounds and its classes one
-``bytes``, until it outgrows :data:`FLAT_GAPS`.
+``bytes``, until it outgrows :attr:`GapIndex.flat_gaps`.
+
+The sizes are class attributes (:attr:`SortedInts.load`, :attr:`BlockIndex.load`,
+:attr:`GapIndex.load`, :attr:`GapIndex.flat_gaps`), read through the instance at call time, so a
+test can shrink them for every index of a class (subclasses included) with
+``monkeypatch.setattr(SortedInts, "load", 8)``.
 """
 
 from __future__ import annotations
@@ -30,15 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BlockIndex", "GapIndex", "SortedInts", "require"]
 
-#: Items per chunk before a chunk is split in two. Small enough that a chunk's memory move and
-#: byte scan cost little next to the Python-level work of one operation.
-_LOAD = 256
-
 #: ``_AT_MOST[L]`` finds the first class byte ``<= L``; compiled on first use.
 _AT_MOST: list[re.Pattern[bytes] | None] = [None] * 129
-
-#: Gaps a :class:`GapIndex` holds in its flat form; with more, it turns chunked.
-FLAT_GAPS = 32
 
 #: ``_BYTE[L]`` is ``bytes((L,))``.
 _BYTE = [bytes((value,)) for value in range(256)]
@@ -88,6 +86,12 @@ class SortedInts:
 
     __slots__ = ("_chunks", "_len", "_maxes")
 
+    #: Items per chunk: a chunk splits in two above ``2 * load`` items and merges with a
+    #: neighbour below ``load // 4``. Small enough that a chunk's memory move costs little next
+    #: to the Python-level work of one operation. A class attribute, read at call time: tests
+    #: shrink it (``monkeypatch.setattr(SortedInts, "load", 8)``).
+    load: ClassVar[int] = 256
+
     def __init__(self) -> None:
         self._chunks: list[list[int]] = []
         self._maxes: list[int] = []
@@ -117,9 +121,10 @@ class SortedInts:
         else:
             chunk = self._chunks[k]
             chunk.insert(bisect_left(chunk, value), value)
-        if len(chunk) > 2 * _LOAD:
-            self._chunks.insert(k + 1, chunk[_LOAD:])
-            del chunk[_LOAD:]
+        load = self.load
+        if len(chunk) > 2 * load:
+            self._chunks.insert(k + 1, chunk[load:])
+            del chunk[load:]
             maxes.insert(k, chunk[-1])
 
     def remove(self, value: int) -> None:
@@ -139,7 +144,7 @@ class SortedInts:
             del maxes[k]
         elif i == len(chunk):
             maxes[k] = chunk[-1]
-        if len(chunk) < _LOAD // 4 and len(self._chunks) > 1 and chunk:
+        if len(chunk) < self.load // 4 and len(self._chunks) > 1 and chunk:
             self._merge(k)
 
     def _merge(self, k: int) -> None:
@@ -151,7 +156,7 @@ class SortedInts:
         del self._chunks[k + 1]
         del self._maxes[k]
         self._maxes[k] = left[-1]
-        if len(left) > 2 * _LOAD:
+        if len(left) > 2 * self.load:
             half = len(left) // 2
             self._chunks.insert(k + 1, left[half:])
             del left[half:]
@@ -203,7 +208,7 @@ class SortedInts:
         require(len(flat) == self._len, "the length counts the items")
         for chunk, top in zip(self._chunks, self._maxes, strict=True):
             require(len(chunk) > 0, "no empty chunk")
-            require(len(chunk) <= 2 * _LOAD, "chunks split above twice the load")
+            require(len(chunk) <= 2 * self.load, "chunks split above twice the load")
             require(chunk[-1] == top, "a chunk's maximum is its last item")
 
 
@@ -222,6 +227,9 @@ class BlockIndex:
     """
 
     __slots__ = ("_chunks", "_len", "_lens", "_maxes")
+
+    #: Blocks per chunk, as :attr:`SortedInts.load`.
+    load: ClassVar[int] = 256
 
     def __init__(self) -> None:
         self._chunks: list[list[int]] = []
@@ -272,10 +280,11 @@ class BlockIndex:
             i = bisect_left(chunk, start)
             chunk.insert(i, start)
             lens.insert(i, prefixlen)
-        if len(chunk) > 2 * _LOAD:
-            self._chunks.insert(k + 1, chunk[_LOAD:])
-            self._lens.insert(k + 1, lens[_LOAD:])
-            del chunk[_LOAD:], lens[_LOAD:]
+        load = self.load
+        if len(chunk) > 2 * load:
+            self._chunks.insert(k + 1, chunk[load:])
+            self._lens.insert(k + 1, lens[load:])
+            del chunk[load:], lens[load:]
             maxes.insert(k, chunk[-1])
 
     def add_run(self, starts: list[int], prefixlen: int) -> None:
@@ -304,10 +313,11 @@ class BlockIndex:
             merged = chunks[k][:i] + starts + chunks[k][i:]
             merged_lens = lens[k][:i] + merged_lens + lens[k][i:]
             del chunks[k], lens[k], maxes[k]
-        cuts = range(0, len(merged), _LOAD)
-        chunks[k:k] = [merged[j : j + _LOAD] for j in cuts]
-        lens[k:k] = [merged_lens[j : j + _LOAD] for j in cuts]
-        maxes[k:k] = [merged[min(j + _LOAD, len(merged)) - 1] for j in cuts]
+        load = self.load
+        cuts = range(0, len(merged), load)
+        chunks[k:k] = [merged[j : j + load] for j in cuts]
+        lens[k:k] = [merged_lens[j : j + load] for j in cuts]
+        maxes[k:k] = [merged[min(j + load, len(merged)) - 1] for j in cuts]
 
     def remove(self, start: int) -> int:
         """Remove the block starting at ``start``; return its prefix length.
@@ -330,7 +340,7 @@ class BlockIndex:
             return prefixlen
         if i == len(chunk):
             self._maxes[k] = chunk[-1]
-        if len(chunk) < _LOAD // 4 and len(self._chunks) > 1:
+        if len(chunk) < self.load // 4 and len(self._chunks) > 1:
             self._merge(k)
         return prefixlen
 
@@ -343,7 +353,7 @@ class BlockIndex:
         left_lens.extend(self._lens.pop(k + 1))
         del self._maxes[k]
         self._maxes[k] = left[-1]
-        if len(left) > 2 * _LOAD:
+        if len(left) > 2 * self.load:
             half = len(left) // 2
             self._chunks.insert(k + 1, left[half:])
             self._lens.insert(k + 1, left_lens[half:])
@@ -394,7 +404,7 @@ class BlockIndex:
         for chunk, lens, top in zip(self._chunks, self._lens, self._maxes, strict=True):
             require(len(chunk) > 0, "no empty chunk")
             require(
-                len(chunk) == len(lens) <= 2 * _LOAD,
+                len(chunk) == len(lens) <= 2 * self.load,
                 "one length per start, chunks split above twice the load",
             )
             require(chunk[-1] == top, "a chunk's maximum is its last start")
@@ -412,7 +422,7 @@ class GapIndex:
     One binary search over the bounds tells whether an address is free (an odd count of bounds
     at or below it) and which gap holds it. The pool of a node's own subnet rarely has more than
     a few gaps, and immutable ints in a tuple cost the garbage collector nothing once it has
-    looked at them once: a flat index is one tracked object. Past :data:`FLAT_GAPS` gaps, the
+    looked at them once: a flat index is one tracked object. Past :attr:`flat_gaps` gaps, the
     index turns into its chunked form (:class:`_ChunkedGapIndex`, the same object, its class
     changed) and stays so.
 
@@ -438,7 +448,12 @@ class GapIndex:
         "width",
     )
 
-    #: The class an index of this class becomes past FLAT_GAPS gaps (same slots, chunked methods).
+    #: Gaps an index holds in its flat form; with more, it turns chunked. A class attribute,
+    #: read at call time, like :attr:`load`: tests shrink both (subclasses inherit them).
+    flat_gaps: ClassVar[int] = 32
+    #: Gaps per chunk of the chunked form, as :attr:`SortedInts.load`.
+    load: ClassVar[int] = 256
+    #: The class an index of this class becomes past flat_gaps gaps (same slots, chunked methods).
     _chunked: ClassVar[type[GapIndex]]
     _bounds: tuple[int, ...]  # flat form: the gaps' bounds, interleaved
     _flat_classes: bytes  # flat form: one class per gap
@@ -554,7 +569,7 @@ class GapIndex:
             left = _BYTE[largest_block_prefixlen(gap_start, start, width)]
             right = _BYTE[largest_block_prefixlen(end, gap_end, width)]
             self._flat_classes = classes[:i] + left + right + classes[i + 1 :]
-        if len(self._flat_classes) > FLAT_GAPS:
+        if len(self._flat_classes) > self.flat_gaps:
             self._unflatten()
 
     def carve(self, start: int, end: int) -> None:
@@ -617,7 +632,7 @@ class GapIndex:
             self._bounds = (*bounds[:j], start, end, *bounds[j:])
             value = _BYTE[largest_block_prefixlen(start, end, width)]
             self._flat_classes = classes[:i] + value + classes[i:]
-            if len(classes) >= FLAT_GAPS:
+            if len(classes) >= self.flat_gaps:
                 self._unflatten()
 
     def _unflatten(self) -> None:
@@ -625,10 +640,11 @@ class GapIndex:
         bounds, classes = self._bounds, self._flat_classes
         self.__class__ = self._chunked
         starts, ends = bounds[0::2], bounds[1::2]
-        cuts = range(0, len(classes), _LOAD)  # chunks of _LOAD gaps
-        self._starts = [list(starts[k : k + _LOAD]) for k in cuts]
-        self._ends = [list(ends[k : k + _LOAD]) for k in cuts]
-        self._classes = [bytearray(classes[k : k + _LOAD]) for k in cuts]
+        load = self.load
+        cuts = range(0, len(classes), load)  # chunks of load gaps
+        self._starts = [list(starts[k : k + load]) for k in cuts]
+        self._ends = [list(ends[k : k + load]) for k in cuts]
+        self._classes = [bytearray(classes[k : k + load]) for k in cuts]
         self._maxes = [chunk[-1] for chunk in self._starts]
         self._mins = bytearray(min(chunk) for chunk in self._classes)
         self._bounds = ()
@@ -638,8 +654,8 @@ class GapIndex:
         """Verify every invariant; O(n)."""
         bounds, classes = self._bounds, self._flat_classes
         require(
-            len(bounds) == 2 * len(classes) <= 2 * FLAT_GAPS,
-            "two bounds and one class per gap, at most FLAT_GAPS gaps",
+            len(bounds) == 2 * len(classes) <= 2 * self.flat_gaps,
+            "two bounds and one class per gap, at most flat_gaps gaps",
         )
         require(list(bounds) == sorted(set(bounds)), "bounds strictly increase")
         require(
@@ -659,7 +675,7 @@ class GapIndex:
 class _ChunkedGapIndex(GapIndex):
     """The chunked form of a :class:`GapIndex` with many gaps.
 
-    Gaps in chunks of at most ``2 * _LOAD``: starts, ends and classes in parallel per chunk,
+    Gaps in chunks of at most ``2 * load``: starts, ends and classes in parallel per chunk,
     each chunk's last start in ``_maxes`` and smallest class in ``_mins``. An index never
     shrinks back to the flat form.
     """
@@ -848,7 +864,7 @@ class _ChunkedGapIndex(GapIndex):
         if i == len(starts) - 1:
             self._maxes[k] = start
         self._mins[k] = min(self._mins[k], value)
-        if len(starts) > 2 * _LOAD:
+        if len(starts) > 2 * self.load:
             self._split(k)
 
     def _split(self, k: int) -> None:
@@ -879,7 +895,7 @@ class _ChunkedGapIndex(GapIndex):
             self._maxes[k] = starts[-1]
         if old == self._mins[k]:
             self._mins[k] = min(classes)
-        if len(starts) < _LOAD // 4 and len(self._starts) > 1:
+        if len(starts) < self.load // 4 and len(self._starts) > 1:
             self._merge(k)
 
     def _merge(self, k: int) -> None:
@@ -892,7 +908,7 @@ class _ChunkedGapIndex(GapIndex):
         self._maxes[k] = self._starts[k][-1]
         del self._mins[k + 1]
         self._mins[k] = min(self._classes[k])
-        if len(self._starts[k]) > 2 * _LOAD:
+        if len(self._starts[k]) > 2 * self.load:
             self._split(k)
 
     def _check(self) -> None:
@@ -910,7 +926,7 @@ class _ChunkedGapIndex(GapIndex):
             starts, ends, classes = self._starts[k], self._ends[k], self._classes[k]
             require(len(starts) > 0, "no empty chunk")
             require(
-                len(starts) == len(ends) == len(classes) <= 2 * _LOAD,
+                len(starts) == len(ends) == len(classes) <= 2 * self.load,
                 "one end and class per start, chunks split above twice the load",
             )
             require(self._maxes[k] == starts[-1], "a chunk's maximum is its last start")

@@ -39,7 +39,9 @@ __all__ = [
 
 #: Anything :meth:`Interface.parse` accepts: ``"address/len"`` text, an :class:`Interface`, an
 #: ``ipaddress.IPv6Interface``, or an object whose text is ``address/len`` (``netaddr.IPNetwork``).
-InterfaceLike: TypeAlias = "str | Interface | ipaddress.IPv6Interface | object"
+#: ``netaddr`` ships no type information (mypy's ``ignore_missing_imports``), so its objects are
+#: ``Any`` to a type checker and pass without being listed; any other type is an error to mypy.
+InterfaceLike: TypeAlias = "str | Interface | ipaddress.IPv6Interface"
 
 _WIDTH = 128
 _ALL_ONES = (1 << _WIDTH) - 1
@@ -122,26 +124,28 @@ class Interface:
             if value.scope_id:
                 raise InvalidPrefixError(f"{quote(value)} has a zone id; a subnet cannot have one")
             return cls._checked(int(value.ip), value.network.prefixlen, value)
+        # Text, a netaddr object (Any to mypy) or garbage from an untyped caller: checked here.
+        other: object = value
         if isinstance(
-            value, ipaddress.IPv4Interface | ipaddress.IPv4Address | ipaddress.IPv4Network
+            other, ipaddress.IPv4Interface | ipaddress.IPv4Address | ipaddress.IPv4Network
         ):
-            raise InvalidPrefixError(_ipv4_message(value))
-        if isinstance(value, ipaddress.IPv6Address):
+            raise InvalidPrefixError(_ipv4_message(other))
+        if isinstance(other, ipaddress.IPv6Address):
             raise InvalidPrefixError(
-                f"{quote(value)} has no prefix length (expected the node's address/len)"
+                f"{quote(other)} has no prefix length (expected the node's address/len)"
             )
-        if isinstance(value, Prefix | ipaddress.IPv6Network):
-            if isinstance(value, Prefix) and value.version == 4:
-                raise InvalidPrefixError(_ipv4_message(value))
+        if isinstance(other, Prefix | ipaddress.IPv6Network):
+            if isinstance(other, Prefix) and other.version == 4:
+                raise InvalidPrefixError(_ipv4_message(other))
             raise InvalidPrefixError(
-                f"{quote(value)} is a network; expected the node's address with its prefix "
+                f"{quote(other)} is a network; expected the node's address with its prefix "
                 "length (address/len)"
             )
-        if isinstance(value, bool | int | float | bytes | tuple | list | dict | type(None)):
+        if isinstance(other, bool | int | float | bytes | tuple | list | dict | type(None)):
             raise InvalidPrefixError(
-                f"expected an interface (address/len), got {type(value).__name__} {quote(value)}"
+                f"expected an interface (address/len), got {type(other).__name__} {quote(other)}"
             )
-        return cls._parse_text(value if isinstance(value, str) else str(value))
+        return cls._parse_text(other if isinstance(other, str) else str(other))
 
     @classmethod
     def _parse_text(cls, text: str) -> Interface:

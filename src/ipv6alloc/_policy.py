@@ -4,7 +4,7 @@ A policy turns a node's :class:`~ipv6alloc._interface.Interface` (its IPv6 addre
 on-link prefix length, such as ``2a02:a:152:202::100/121``) into a
 :class:`~ipv6alloc._interface.Decision`: the pool to carve pod prefixes from, their length, the
 addresses the allocator must keep out of them, and one sentence saying which rule applied. A
-policy that cannot place pods in the subnet raises :class:`~ipv6alloc._errors.PolicyError` and
+policy that cannot place pods in the subnet raises :class:`~ipv6alloc.PolicyError` and
 says why. Those types and the :class:`~ipv6alloc._interface.Policy` protocol live in
 :mod:`ipv6alloc._interface`; this module holds the policies.
 
@@ -153,7 +153,7 @@ class TalosPolicy:
     >>> TalosPolicy().choose("2001:db8::1/126")
     Traceback (most recent call last):
     ...
-    ipv6alloc._errors.PolicyError: '2001:db8::1/126' is a /126: CIDRv6 is too small \
+    ipv6alloc.PolicyError: '2001:db8::1/126' is a /126: CIDRv6 is too small \
 (the reference table needs a /123 or shorter)
     """
 
@@ -418,7 +418,7 @@ class FixedPolicy:
         >>> FixedPolicy(64).choose("2001:db8::7/80")
         Traceback (most recent call last):
         ...
-        ipv6alloc._errors.PolicyError: '2001:db8::7/80' is a /80: a /64 pod prefix (fixed /64) \
+        ipv6alloc.PolicyError: '2001:db8::7/80' is a /80: a /64 pod prefix (fixed /64) \
 does not fit in it; pod prefixes must be /80 or longer
 
         Raises:
@@ -544,7 +544,7 @@ class PodsPolicy:
         >>> PodsPolicy(110).choose("2001:db8::7/121")
         Traceback (most recent call last):
         ...
-        ipv6alloc._errors.PolicyError: '2001:db8::7/121' is a /121: a /121 pod prefix \
+        ipv6alloc.PolicyError: '2001:db8::7/121' is a /121: a /121 pod prefix \
 (/121 holds 110 pods) would be the whole subnet, which holds the node address; use a length \
 longer than /121
 

@@ -17,19 +17,23 @@ from ._errors import InvalidPrefixError, quote
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import TypeAlias
+    from typing import Any, TypeAlias
 
 __all__ = ["AddressLike", "Prefix", "PrefixLike", "address_text", "prefix_items"]
 
 #: Anything accepted where a prefix is expected: text, a :class:`Prefix`, an ``ipaddress``
 #: network or address, or a ``netaddr`` ``IPNetwork``/``IPAddress`` (read through its text).
-#: An address counts as its /128 (IPv6) or /32 (IPv4).
+#: An address counts as its /128 (IPv6) or /32 (IPv4). ``netaddr`` ships no type information
+#: (mypy's ``ignore_missing_imports``), so its objects are ``Any`` to a type checker and pass
+#: without being listed; any other type is an error to mypy, and to :meth:`Prefix.coerce` at
+#: run time unless its text is a prefix or an address.
 PrefixLike: TypeAlias = (
     "str | Prefix | ipaddress.IPv4Network | ipaddress.IPv6Network"
-    " | ipaddress.IPv4Address | ipaddress.IPv6Address | object"
+    " | ipaddress.IPv4Address | ipaddress.IPv6Address"
 )
-#: Anything accepted where an address is expected (same forms as :data:`PrefixLike`).
-AddressLike: TypeAlias = "str | ipaddress.IPv4Address | ipaddress.IPv6Address | Prefix | object"
+#: Anything accepted where an address is expected: text, a :class:`Prefix` (a /128 or /32),
+#: an ``ipaddress`` address, or a ``netaddr`` ``IPAddress`` (``Any`` to mypy, as above).
+AddressLike: TypeAlias = "str | Prefix | ipaddress.IPv4Address | ipaddress.IPv6Address"
 
 #: The text of every prefix length (no leading zeros) and its value.
 _LENGTHS = {str(length): length for length in range(129)}
@@ -162,7 +166,7 @@ class Prefix:
         >>> Prefix.parse("2001:db8::1/64")
         Traceback (most recent call last):
         ...
-        ipv6alloc._errors.InvalidPrefixError: '2001:db8::1/64' has host bits set \
+        ipv6alloc.InvalidPrefixError: '2001:db8::1/64' has host bits set \
 (the prefix is '2001:db8::/64')
         """
         if not isinstance(text, str):
@@ -248,20 +252,22 @@ class Prefix:
         Raises:
             InvalidPrefixError: the value is not a valid prefix or address.
         """
-        if isinstance(value, Prefix):
-            return value
-        if isinstance(value, str):
-            if "/" in value:
-                return cls.parse(value)
-            return cls.from_address(value)
-        if isinstance(value, _NETWORKS):
-            return cls.from_network(value)
-        if isinstance(value, _ADDRESSES):
-            return cls.from_address(value)
-        if value is None or isinstance(value, _NOT_TEXT):
-            raise InvalidPrefixError(f"expected a prefix or an address, got {_typed(value)}")
+        # Checked at run time: untyped callers may pass anything, and netaddr objects are Any.
+        given: object = value
+        if isinstance(given, Prefix):
+            return given
+        if isinstance(given, str):
+            if "/" in given:
+                return cls.parse(given)
+            return cls.from_address(given)
+        if isinstance(given, _NETWORKS):
+            return cls.from_network(given)
+        if isinstance(given, _ADDRESSES):
+            return cls.from_address(given)
+        if given is None or isinstance(given, _NOT_TEXT):
+            raise InvalidPrefixError(f"expected a prefix or an address, got {_typed(given)}")
         # Duck typing for netaddr.IPNetwork / netaddr.IPAddress: their text is canonical.
-        return cls.coerce(str(value))
+        return cls.coerce(str(given))
 
     # -- stdlib vocabulary ------------------------------------------------------------------
 
@@ -549,13 +555,16 @@ def _check_lengths(prefixlen_diff: object, new_prefix: object) -> None:
             raise InvalidPrefixError("give prefixlen_diff or new_prefix, not both")
 
 
-def prefix_items(value: object, what: str) -> list[object]:
+def prefix_items(value: object, what: str) -> list[Any]:
     """The items of an argument that takes a collection of prefixes, addresses or interfaces.
 
     A single value counts as one item: text (iterable, but one prefix), a :class:`Prefix`, an
     ``ipaddress`` network, address or interface, any ``netaddr`` object (an ``IPNetwork``
     iterates its addresses), and a non-iterable object of this library (an ``Interface``).
-    Anything else iterable gives its items, unchecked: each is read where it is used.
+    Anything else iterable gives its items, unchecked: each is read where it is used, by a
+    reader that checks it at run time (:meth:`Prefix.coerce`, ``Interface.parse``). The items
+    are ``Any``: a typed caller already passed :data:`PrefixLike` items (or ``netaddr`` ones),
+    and an untyped caller's are checked by those readers.
     Runtime complexity: O(number of items).
 
     >>> prefix_items("10.0.0.0/8", "pools"), prefix_items(("10.0.0.0/8", "::/0"), "pools")

@@ -21,7 +21,7 @@ class Pool(GapIndex):
 
     A pool *is* its gap index (whose ``start`` and ``end`` are the pool's) rather than holding one:
     a cluster has a pool per node subnet, and each object per pool is one more for the garbage
-    collector to trace on every full collection. Past ``FLAT_GAPS`` gaps a pool becomes a
+    collector to trace on every full collection. Past ``GapIndex.flat_gaps`` gaps a pool becomes a
     :class:`_ChunkedPool`, as a gap index becomes chunked.
     """
 
@@ -44,7 +44,8 @@ class Pool(GapIndex):
         self.prefixlen = prefix.prefixlen
         self.cursor = start
         self.parent: Pool | None = None
-        self.children: tuple[Pool, ...] = ()  # the pools nested directly inside
+        # The pools nested directly inside, as an ordered set (O(1) to add and remove).
+        self.children: dict[Pool, None] = {}
         self.allocated = 0
         self.count = 0
         self.by_len: dict[int, int] = {}
@@ -131,6 +132,31 @@ class Family:
                     self.recent = pool
                     return pool
         return None
+
+    def children_in(self, pool: Pool | None, start: int, end: int, prefixlen: int) -> list[Pool]:
+        """The pools nested directly in ``pool`` (None: top level) inside the block, by start.
+
+        O(log n) plus the pools inside the block (those nested deeper are skipped by a bisection
+        past each child, not visited).
+        """
+        found: list[Pool] = []
+        keys, pools = self.pool_keys, self.pools
+        lens = self.pool_lens
+        if not lens or lens[0] <= prefixlen:
+            return found
+        cursor, stop = start << 8, end << 8  # over the keys: start << 8 | prefixlen
+        while cursor < stop:
+            key = next(keys.irange(cursor, stop), None)
+            if key is None:
+                break
+            q = pools[key & 0xFF][key >> 8]
+            if q.prefixlen <= prefixlen:  # the block itself, or a pool holding it
+                cursor = key + 1
+                continue
+            if q.parent is pool:
+                found.append(q)
+            cursor = q.end << 8  # past q and everything nested in it
+        return found
 
     def pools_inside(self, start: int, end: int, prefixlen: int) -> list[Pool]:
         """Pools strictly inside the block ``[start, end)`` of length ``prefixlen``."""
