@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import netaddr
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipv6alloc import (
@@ -1207,3 +1207,27 @@ def test_many_gaps_turn_a_pool_chunked_and_it_keeps_working() -> None:
     assert len(pool) == 64
     assert [str(a.allocate(127)) for _ in range(2)] == ["2001:db8::2/127", "2001:db8::6/127"]
     a._check()
+
+
+#: Reservations of every size, aligned, in 10.0.0.0/22: networks and single addresses.
+_WITHIN_RESERVED = ["10.0.0.0/22", "10.0.0.0/24", "10.0.1.0/24", "10.0.1.0/26", "10.0.2.64/26"]
+_WITHIN_RESERVED += [f"10.0.{i}.{j}" for i in range(4) for j in (0, 7, 200)]
+_WITHIN_POOLS = ["10.0.0.0/23", "10.0.1.0/24", "10.0.1.64/26", "10.0.2.0/24", "10.0.3.128/25"]
+_WITHIN_PROBES = ["10.0.0.0/22", "10.0.0.0/23", "10.0.1.0/24", "10.0.1.64/26", "10.0.2.0/23"]
+
+
+@settings(max_examples=100)
+@given(
+    reserved=st.lists(st.sampled_from(_WITHIN_RESERVED), max_size=12),
+    pools=st.lists(st.sampled_from(_WITHIN_POOLS), unique=True, max_size=5),
+    probe=st.sampled_from([*_WITHIN_PROBES, "10.0.0.7", "0.0.0.0/0"]),
+)
+def test_reserved_and_pools_within_match_brute_force(
+    reserved: list[str], pools: list[str], probe: str
+) -> None:
+    a = PrefixAllocator(sorted(pools, key=lambda t: P(t).prefixlen), reserved=reserved)
+    box = Prefix.coerce(probe)
+    expected = sorted({p for p in a.reserved() if p.subnet_of(box)})
+    assert list(a.reserved_within(box)) == expected
+    nested = sorted(p for p in a.pools if p.subnet_of(box) and p != box)
+    assert list(a.pools_within(box)) == nested

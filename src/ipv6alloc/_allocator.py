@@ -718,6 +718,47 @@ class PrefixAllocator:
                 for s, length in fam.blocks.irange(start, end)
             )
 
+    def reserved_within(self, prefix: PrefixLike) -> tuple[Prefix, ...]:
+        """The reservations (as given, each once) that lie inside the prefix, in address order.
+
+        Runtime complexity: O(log n + k) for the k reservations found.
+
+        >>> a = PrefixAllocator(reserved=["10.0.0.7", "10.0.1.0/24", "10.0.1.5", "10.0.0.0/8"])
+        >>> [str(p) for p in a.reserved_within("10.0.0.0/22")]
+        ['10.0.0.7/32', '10.0.1.0/24', '10.0.1.5/32']
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            start, end = p.value, p.value + p.num_addresses
+            width = fam.width
+            keys = [
+                s << 8 | (width + 1 - (fam.resv_end[s] - s).bit_length())
+                for s in fam.resv.irange(start, end)
+            ]
+            keys.extend(fam.nested.irange(start << 8, end << 8))
+            keys.sort()
+            return tuple(
+                _trusted(p.version, key >> 8, key & 0xFF)
+                for key in keys
+                if key & 0xFF >= p.prefixlen  # not one that holds the prefix
+            )
+
+    def pools_within(self, prefix: PrefixLike) -> tuple[Prefix, ...]:
+        """The pools nested strictly inside the prefix, at any depth, in address order.
+
+        Runtime complexity: O(log n + k) for the k pools found.
+
+        >>> a = PrefixAllocator(["10.0.0.0/16", "10.0.1.0/24", "10.0.1.0/26", "10.0.2.0/24"])
+        >>> [str(p) for p in a.pools_within("10.0.0.0/16")]
+        ['10.0.1.0/24', '10.0.1.0/26', '10.0.2.0/24']
+        """
+        p = Prefix.coerce(prefix)
+        with self._lock:
+            fam = self._families[p.version]
+            inside = fam.pools_inside(p.value, p.value + p.num_addresses, p.prefixlen)
+            return tuple(pool.prefix for pool in inside)
+
     def pool_of(self, prefix_or_address: PrefixLike) -> Prefix | None:
         """The innermost pool containing the prefix or address, or None.
 

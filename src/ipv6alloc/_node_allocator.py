@@ -158,6 +158,9 @@ class NodeAllocator:
         self._pools: dict[Prefix, PoolUse] = {}  # the pools the node layer added
         # Allocation -> the (node, address) pairs whose reservation waits for its release.
         self._blocked: dict[Prefix, list[tuple[str, Prefix]]] = {}
+        # A node's reservation -> the node (or nodes) that made it: what gives way to a restored
+        # prefix is found in O(log n + k), not by a scan of every node.
+        self._reservers: dict[Prefix, str | tuple[str, ...]] = {}
 
     # -- properties -------------------------------------------------------------------------
 
@@ -352,7 +355,8 @@ class NodeAllocator:
         """
         for address in rec.reserved:
             self._allocator.unreserve(address)
-        for address, holder in rec.pending.items():
+            self._forget_reserver(address, rec.name)
+        for address, holder in rec.waiting():
             waiting = self._blocked[holder]
             waiting.remove((rec.name, address))
             if not waiting:
@@ -360,11 +364,11 @@ class NodeAllocator:
         holding = {self._allocator.pool_of(prefix) for prefix in rec.allocated}
         for pool in rec.pools:
             if pool not in holding:
-                self._leave_pool(rec.name, pool)
-        rec.reserved.clear()
-        rec.pending.clear()
-        rec.pools[:] = [pool for pool in rec.pools if pool in holding]
-        rec.warnings.clear()
+                self._leave_pool(pool)
+        rec.reserved = ()
+        rec.pending = None
+        rec.pools = tuple(pool for pool in rec.pools if pool in holding)
+        rec.warnings = ()
         if rec.assignment is not None and rec.assignment.warnings:
             rec.assignment = replace(rec.assignment, warnings=())
         rec.usable = rec.skipped = ()
@@ -382,21 +386,21 @@ class NodeAllocator:
             except (PrefixConflictError, ConfigurationError) as e:
                 return str(e)
             use = self._pools[pool] = PoolUse(role)
-        use.users.add(rec.name)
-        rec.pools.append(pool)
+        use.users += 1
+        rec.pools += (pool,)
         return None
 
-    def _leave_pool(self, name: str, pool: Prefix) -> None:
-        """Stop counting ``name`` as a user of ``pool``; remove the pool with its last user."""
+    def _leave_pool(self, pool: Prefix) -> None:
+        """Count one user of ``pool`` less; remove the pool with its last user."""
         use = self._pools[pool]
-        use.users.discard(name)
+        use.users -= 1
         if not use.users:
             del self._pools[pool]
             self._allocator.remove_pool(pool)
 
     def _reserve(self, rec: Record, address: Prefix, *, warn: bool = True) -> None:
         """Reserve an address for the node; if a pod prefix holds it, wait for its release."""
-        if address in rec.reserved or address in rec.pending:
+        if address in rec.reserved or (rec.pending is not None and address in rec.pending):
             return
         try:
             self._allocator.reserve(address)
@@ -404,22 +408,42 @@ class NodeAllocator:
             holder = self._allocator.lookup(address)
             if holder is None:  # pragma: no cover - reserve() conflicts only with allocations
                 raise
-            rec.pending[address] = holder.prefix
+            rec.wait(address, holder.prefix)
             self._blocked.setdefault(holder.prefix, []).append((rec.name, address))
             if warn:
-                rec.warnings.append(
+                warning = (
                     f"address {address.network_address} lies inside pod prefix {holder.prefix}"
                     f" held by {quote(holder.owner)}; it is reserved once that is released"
                 )
+                rec.warnings += (warning,)
         else:
-            rec.reserved.append(address)
+            rec.reserved += (address,)
+            self._add_reserver(address, rec.name)
+
+    def _add_reserver(self, address: Prefix, name: str) -> None:
+        """Index ``name`` among the nodes that reserved ``address``."""
+        names = self._reservers_of(address)
+        self._reservers[address] = (*names, name) if names else name
+
+    def _forget_reserver(self, address: Prefix, name: str) -> None:
+        """Take ``name`` off the nodes that reserved ``address``."""
+        rest = tuple(n for n in self._reservers_of(address) if n != name)
+        if not rest:
+            del self._reservers[address]
+        else:
+            self._reservers[address] = rest[0] if len(rest) == 1 else rest
+
+    def _reservers_of(self, address: Prefix) -> tuple[str, ...]:
+        """The nodes that reserved ``address``."""
+        names = self._reservers.get(address, ())
+        return (names,) if isinstance(names, str) else names
 
     def _retry_blocked(self, released: Iterable[Prefix]) -> None:
         """Reserve the node addresses that waited for the released prefixes."""
         for prefix in released:
             for name, address in self._blocked.pop(prefix, ()):
                 rec = self._nodes[name]
-                del rec.pending[address]
+                rec.stop_waiting(address)
                 self._reserve(rec, address, warn=False)
 
     # -- assignment -------------------------------------------------------------------------
@@ -471,7 +495,7 @@ class NodeAllocator:
                     self._unlearn(rec)
                     del self._nodes[rec.name]
                 raise
-            rec.allocated.extend(taken)
+            rec.allocated += tuple(taken)
             rec.assignment = Assignment(
                 rec.name, tuple(families), tuple(skipped), tuple(rec.warnings)
             )
@@ -522,10 +546,10 @@ class NodeAllocator:
 
     def _drop(self, rec: Record) -> None:
         """Forget a node entirely: prefixes, reservations, pools, registration."""
-        released = list(rec.allocated)
+        released = rec.allocated
         for prefix in released:
             self._allocator.release(prefix)
-        rec.allocated.clear()
+        rec.allocated = ()
         rec.assignment = None
         self._unlearn(rec)
         del self._nodes[rec.name]
@@ -605,6 +629,7 @@ class NodeAllocator:
             state["_nodes"] = {name: rec.copy() for name, rec in self._nodes.items()}
             state["_pools"] = {pool: use.copy() for pool, use in self._pools.items()}
             state["_blocked"] = {p: list(waiting) for p, waiting in self._blocked.items()}
+            state["_reservers"] = dict(self._reservers)
             state["_masks"] = dict(self._masks)
             state["_cluster"] = dict(self._cluster)
             return state

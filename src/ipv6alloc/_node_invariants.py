@@ -38,7 +38,7 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
     allocations = {a.prefix: a.owner for a in allocator.allocations()}
     held: dict[Prefix, str] = {}
     expected_reservations = Counter(alloc._extra_reserved)
-    users: dict[Prefix, set[str]] = {}
+    users: dict[Prefix, int] = {}
     blocked: dict[Prefix, list[tuple[str, Prefix]]] = {}
     for name, rec in alloc._nodes.items():
         require(rec.name == name, f"record of {name!r} is filed under its name")
@@ -49,7 +49,7 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
         require(rec.registered == (rec.node is not None), f"node {name!r}: registered has a node")
         if not rec.registered:
             require(
-                not rec.reserved and not rec.pending,
+                not rec.reserved and rec.pending is None,
                 f"node {name!r}: unregistered, no reservations",
             )
             require(
@@ -81,7 +81,8 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
                 require(pool in rec.pools, f"node {name!r} uses the pool of {prefix}")
         require(len(set(rec.reserved)) == len(rec.reserved), f"node {name!r} reserves once")
         expected_reservations.update(rec.reserved)
-        for address, holder in rec.pending.items():
+        require(rec.pending is None or bool(rec.pending), f"node {name!r}: no empty pending")
+        for address, holder in rec.waiting():
             require(address not in rec.reserved, f"{address} is reserved or pending, not both")
             require(
                 holder in allocations and address.subnet_of(holder),
@@ -91,7 +92,7 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
         require(len(set(rec.pools)) == len(rec.pools), f"node {name!r} counts each pool once")
         for pool in rec.pools:
             require(pool not in cluster, f"node {name!r}: cluster pools are not counted")
-            users.setdefault(pool, set()).add(name)
+            users[pool] = users.get(pool, 0) + 1
     require(set(allocations) == set(held), "every allocation belongs to a node")
     require(
         Counter(allocator.reserved()) == expected_reservations,
@@ -103,10 +104,28 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
     )
     for pool, use in alloc._pools.items():
         require(use.role in ("provider", "outside"), f"pool {pool} has a known role")
-        require(use.users == users.get(pool, set()), f"pool {pool}: its users say they use it")
-        require(bool(use.users), f"pool {pool} is used by some node")
+        require(use.users == users.get(pool, 0), f"pool {pool}: its users say they use it")
+        require(use.users > 0, f"pool {pool} is used by some node")
     require(
         {p: sorted(v) for p, v in alloc._blocked.items()}
         == {p: sorted(v) for p, v in blocked.items()},
         "waiting addresses are indexed by the allocation they wait for",
+    )
+    _check_reservers(alloc)
+
+
+def _check_reservers(alloc: NodeAllocator) -> None:
+    """The index of node reservations by the nodes that made them matches the records."""
+    reservers: dict[Prefix, list[str]] = {}
+    for name, rec in alloc._nodes.items():
+        for address in rec.reserved:
+            reservers.setdefault(address, []).append(name)
+    require(
+        {a: sorted(alloc._reservers_of(a)) for a in alloc._reservers}
+        == {a: sorted(names) for a, names in reservers.items()},
+        "each node reservation is indexed by the nodes that made it",
+    )
+    require(
+        all(isinstance(v, str) or len(v) > 1 for v in alloc._reservers.values()),
+        "a single reserver is kept as its name",
     )

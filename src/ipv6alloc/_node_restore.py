@@ -86,7 +86,7 @@ def _adopt_all(alloc: NodeAllocator, rec: Record, values: list[object]) -> Resto
         status, detail, pool = _adopt(alloc, rec, prefix)
         items.append((text, status, detail))
         if status in ("adopted", "outside"):
-            rec.allocated.append(prefix)
+            rec.allocated += (prefix,)
             holds[prefix.version] = prefix
             families.append(FamilyAssignment(prefix, "restored", pool, detail))
     if families:
@@ -104,7 +104,7 @@ def _forget_adopted(alloc: NodeAllocator, rec: Record, keep: int) -> None:
     # Only the allocations go back: a reservation that gave way stays pending, which is
     # safe (it is reserved once the prefix it waited for is released, now).
     dropped = rec.allocated[keep:]
-    del rec.allocated[keep:]
+    rec.allocated = rec.allocated[:keep]
     for prefix in dropped:
         alloc._allocator.release(prefix)
     if rec.assignment is not None:
@@ -165,14 +165,17 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
     """Unreserve the node addresses in ``prefix`` and remove the node pools nested in it.
 
     The addresses wait for the prefix's release; the pools' nodes lose those subnets.
-    Runtime complexity: O(nodes + pools) (a restore that needs this is rare).
+    Runtime complexity: O(log n) plus the reservations inside (a node restored after running
+    under the reference tool holds its own address, so a migrated cluster's restart does this
+    for every node); plus O(nodes) for each node pool nested in the prefix, which is rare.
     """
-    for rec in alloc._nodes.values():
-        inside = [address for address in rec.reserved if address.subnet_of(prefix)]
-        for address in inside:
+    for address in alloc._allocator.reserved_within(prefix):
+        for name in alloc._reservers_of(address):
+            rec = alloc._nodes[name]
             alloc._allocator.unreserve(address)
-            rec.reserved.remove(address)
-            rec.pending[address] = prefix
+            alloc._forget_reserver(address, name)
+            rec.reserved = tuple(r for r in rec.reserved if r != address)
+            rec.wait(address, prefix)
             alloc._blocked.setdefault(prefix, []).append((rec.name, address))
             _warn(
                 alloc,
@@ -180,12 +183,11 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
                 f"reserved address {address.network_address} lies inside pod prefix {prefix} "
                 f"held by {quote(holder)}; it is reserved again once that is released",
             )
-    for pool in [p for p in alloc._pools if p.subnet_of(prefix) and p != prefix]:
-        use = alloc._pools.pop(pool)
+    for pool in [p for p in alloc._allocator.pools_within(prefix) if p in alloc._pools]:
+        del alloc._pools[pool]
         alloc._allocator.remove_pool(pool)
-        for name in sorted(use.users):
-            rec = alloc._nodes[name]
-            rec.pools.remove(pool)
+        for rec in [r for r in alloc._nodes.values() if pool in r.pools]:
+            rec.pools = tuple(p for p in rec.pools if p != pool)
             lost = [d for d in rec.usable if d.pool == pool]
             rec.usable = tuple(d for d in rec.usable if d.pool != pool)
             why = f"pool {pool} lies inside pod prefix {prefix} held by {quote(holder)}"
@@ -194,7 +196,7 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
 
 
 def _warn(alloc: NodeAllocator, rec: Record, warning: str) -> None:
-    rec.warnings.append(warning)
+    rec.warnings += (warning,)
     if rec.assignment is not None:
         rec.assignment = replace(rec.assignment, warnings=tuple(rec.warnings))
 
@@ -212,8 +214,8 @@ def _hold_outside(
     try:
         _occupy_over_nodes(alloc, rec.name, prefix)
     except PrefixConflictError as e:
-        rec.pools.remove(prefix)
-        alloc._leave_pool(rec.name, prefix)
+        rec.pools = tuple(p for p in rec.pools if p != prefix)
+        alloc._leave_pool(prefix)
         return "conflict", str(e), None
     detail = f"{prefix} lies outside every pool: adopted and held in a pool of its own"
     return "outside", detail, prefix

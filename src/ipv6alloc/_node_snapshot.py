@@ -92,7 +92,7 @@ def _dump_record(rec: Record) -> dict[str, Any]:
         },
         "allocated": [str(p) for p in rec.allocated],
         "reserved": [str(p) for p in rec.reserved],
-        "pending": [[str(a), str(holder)] for a, holder in rec.pending.items()],
+        "pending": [[str(a), str(holder)] for a, holder in rec.waiting()],
         "pools": [str(p) for p in rec.pools],
     }
 
@@ -147,7 +147,7 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
             prefix = Prefix.parse(_snap.field(item, "prefix", "pools"))
             if prefix in alloc._pools:
                 raise SnapshotError(f"pool {quote(prefix)} is listed twice")
-            alloc._pools[prefix] = PoolUse(role)
+            alloc._pools[prefix] = PoolUse(role)  # its users are counted from the nodes below
         for item in _snap.items(data, "nodes"):
             rec = _load_record(_snap.mapping(item, "nodes"))
             if rec.name in alloc._nodes:
@@ -157,9 +157,11 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
                 use = alloc._pools.get(pool)
                 if use is None:
                     raise SnapshotError(f"node {quote(rec.name)} uses unknown pool {quote(pool)}")
-                use.users.add(rec.name)
-            for address, holder in rec.pending.items():
+                use.users += 1
+            for address, holder in rec.waiting():
                 alloc._blocked.setdefault(holder, []).append((rec.name, address))
+            for address in rec.reserved:
+                alloc._add_reserver(address, rec.name)
     except SnapshotError:
         raise
     except (
@@ -218,7 +220,7 @@ def _load_record(item: Mapping[str, Any]) -> Record:
     rec.registered = _flag(item, "registered")
     rec.usable = tuple(_load_decision(d) for d in _snap.items(item, "usable"))
     rec.skipped = tuple(_texts(item, "skipped"))
-    rec.warnings = _texts(item, "warnings")
+    rec.warnings = tuple(_texts(item, "warnings"))
     held = item.get("assignment")
     if held is not None:
         held = _snap.mapping(held, "assignment")
@@ -242,15 +244,16 @@ def _load_record(item: Mapping[str, Any]) -> Record:
         rec.assignment = Assignment(
             name, tuple(families), tuple(_texts(held, "skipped")), tuple(_texts(held, "warnings"))
         )
-    rec.allocated = [Prefix.parse(p) for p in _texts(item, "allocated")]
-    rec.reserved = [Prefix.parse(p) for p in _texts(item, "reserved")]
+    rec.allocated = tuple(Prefix.parse(p) for p in _texts(item, "allocated"))
+    rec.reserved = tuple(Prefix.parse(p) for p in _texts(item, "reserved"))
     for pair in _snap.items(item, "pending"):
         if not isinstance(pair, list) or len(pair) != 2:
             raise SnapshotError(f"each pending entry is [address, holder], not {quote(pair)}")
-        rec.pending[Prefix.parse(_snap.text(pair[0], "pending"))] = Prefix.parse(
-            _snap.text(pair[1], "pending")
+        rec.wait(
+            Prefix.parse(_snap.text(pair[0], "pending")),
+            Prefix.parse(_snap.text(pair[1], "pending")),
         )
-    rec.pools = [Prefix.parse(p) for p in _texts(item, "pools")]
+    rec.pools = tuple(Prefix.parse(p) for p in _texts(item, "pools"))
     return rec
 
 

@@ -37,8 +37,13 @@ class Record:
         assignment: What the node holds (None: no pod prefix).
         allocated: The node's pod prefixes in the allocator.
         reserved: The reservations the node made (each counted once in the allocator).
-        pending: Node addresses waiting to be reserved -> the allocation holding each.
+        pending: Node addresses waiting to be reserved -> the allocation holding each (None
+            when none waits).
         pools: The non-cluster pools the node uses (its subnets', and those of adopted prefixes).
+
+    Collections are tuples (the empty tuple is shared) and ``pending`` is None until an address
+    waits: a cluster holds one record per node, and most never change after their assignment
+    (tuples and no empty dict save about 250 bytes per node).
     """
 
     __slots__ = (
@@ -63,34 +68,55 @@ class Record:
         self.registered = False
         self.usable: tuple[Decision, ...] = ()
         self.skipped: tuple[str, ...] = ()
-        self.warnings: list[str] = []
+        self.warnings: tuple[str, ...] = ()
         self.assignment: Assignment | None = None
-        self.allocated: list[Prefix] = []
-        self.reserved: list[Prefix] = []
-        self.pending: dict[Prefix, Prefix] = {}
-        self.pools: list[Prefix] = []
+        self.allocated: tuple[Prefix, ...] = ()
+        self.reserved: tuple[Prefix, ...] = ()
+        self.pending: dict[Prefix, Prefix] | None = None
+        self.pools: tuple[Prefix, ...] = ()
 
     def copy(self) -> Record:
         """An independent record (the values inside are immutable and shared)."""
         clone = _new(Record)
         for slot in Record.__slots__:
             setattr(clone, slot, getattr(self, slot))
-        clone.warnings = list(self.warnings)
-        clone.allocated = list(self.allocated)
-        clone.reserved = list(self.reserved)
-        clone.pending = dict(self.pending)
-        clone.pools = list(self.pools)
+        if self.pending is not None:
+            clone.pending = dict(self.pending)
         return clone
+
+    def wait(self, address: Prefix, holder: Prefix) -> None:
+        """Book ``address`` as waiting for the release of the allocation ``holder``."""
+        if self.pending is None:
+            self.pending = {}
+        self.pending[address] = holder
+
+    def stop_waiting(self, address: Prefix) -> None:
+        """Forget that ``address`` waits."""
+        pending = self.pending
+        if pending is None:
+            raise KeyError(address)
+        del pending[address]
+        if not pending:
+            self.pending = None
+
+    def waiting(self) -> tuple[tuple[Prefix, Prefix], ...]:
+        """The ``(address, holder)`` pairs waiting, in the order booked."""
+        return () if self.pending is None else tuple(self.pending.items())
 
 
 class PoolUse:
-    """A non-cluster pool the node layer added: its role and the nodes using it (internal)."""
+    """A non-cluster pool the node layer added: its role and how many nodes use it (internal).
+
+    The users themselves are the records whose ``pools`` name it; a count is enough to know when
+    the last one leaves (a set of names would cost about 200 bytes per pool).
+    """
 
     __slots__ = ("role", "users")
 
-    def __init__(self, role: str, users: set[str] | None = None) -> None:
+    def __init__(self, role: str, users: int = 0) -> None:
         self.role = role  # "provider" (a node's subnet) or "outside" (a restored prefix's own)
-        self.users: set[str] = set() if users is None else users
+        self.users = users
 
     def copy(self) -> PoolUse:
-        return PoolUse(self.role, set(self.users))
+        """An independent copy."""
+        return PoolUse(self.role, self.users)
