@@ -2,10 +2,12 @@
 
 Reads ``benchmarks/results/*.csv`` (written by ``python -m benchmarks.run``) and writes one PNG
 per scenario next to them: time per operation against N on log-log axes for the swept
-scenarios (S1, S3, S4, S5), bars for S2 (one N), S6 (import) and memory. Points that did not
-finish or could not start are named in the legend instead of drawn. ``--markdown`` prints the
-tables of ``docs/performance.md`` instead. matplotlib is imported only here, with the Agg
-backend (no display needed).
+scenarios (S1, S3, S4, S5, S8; S7 with one line per pattern, flat where the cost per operation
+does not grow with N; S9 with the node layer beside the allocator work it performs), bars for
+S2 (one N), S6 (import) and memory. Points that did not finish or could not start are named in
+the legend instead of drawn. ``--markdown`` prints the tables of ``docs/performance.md``
+instead, S9's memory per node (``node-memory.csv``, not drawn) included. matplotlib is
+imported only here, with the Agg backend (no display needed).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .peers import CONTENDERS, LABELS
-from .run import RESULTS
+from .run import NODE_MEMORY_CSV, RESULTS
+from .scenarios import NODE_LAYER, PATTERNS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,6 +33,19 @@ COLORS = {
     "bitmap": "#9467bd",
     "floor": "#7f7f7f",
     "stdlib floor": "#7f7f7f",
+    # S7's patterns and S9's rows: every one of them is ipv6alloc.
+    "release-waiting": "#d62728",
+    "enclosing-pool": "#ff7f0e",
+    "remove-nested": "#8c564b",
+    "release-nested": "#e377c2",
+    "unreserve-nested": "#bcbd22",
+    "NodeAllocator.assign": "#d62728",
+    "allocator work": "#ff9896",
+}
+#: The rows of S7 and S9, in the order tables and legends show them, and their labels.
+VARIANTS = {
+    **{name: label for name, (_, label) in PATTERNS.items()},
+    **NODE_LAYER,
 }
 TITLES = {
     "S1": "S1 carve: N /80s from one /48",
@@ -38,7 +54,13 @@ TITLES = {
     "S4": "S4 N nodes, own subnets (/64 /96 /112 /121), dual-stack",
     "S5": "S5 restore N nodes' pod prefixes (dual-stack)",
     "S6": "S6 import cost in a fresh interpreter",
+    "S7": "S7 scaling: ipv6alloc per operation at N and 8N, by pattern",
+    "S8": "S8 random churn: N of /80-/124 (7 lengths) from a /48, release half, N/2 more",
+    "S9": "S9 node layer: NodeAllocator.assign vs the allocator work it performs",
 }
+#: The scenarios drawn as log-log sweeps, and those in the Markdown tables, in order.
+SWEEPS = ("S1", "S3", "S4", "S5", "S7", "S8", "S9")
+TABLES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -65,7 +87,8 @@ def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
     by_peer: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         by_peer[row["peer"]].append(row)
-    unit = rows[0]["unit"]
+    units = sorted({row["unit"] for row in rows})
+    unit = units[0] if len(units) == 1 else "op"
     peer_of: dict[str, str] = {}  # legend label -> contender
     for peer in sorted(by_peer, key=_order):
         done = [r for r in by_peer[peer] if r["status"] == "ok"]
@@ -92,7 +115,7 @@ def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
             capsize=3,
             label=label,
             color=COLORS.get(peer, "black"),
-            lw=2.5 if peer == "ipv6alloc" else 1.5,
+            lw=2.5 if peer in {"ipv6alloc", "NodeAllocator.assign"} else 1.5,
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -100,7 +123,10 @@ def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("N" + (" (nodes)" if unit == "node" else ""))
-    ax.set_ylabel(f"median time per {unit} (µs)")
+    ax.set_ylabel(
+        f"median time per {unit} (µs)"
+        + ("" if len(units) == 1 else f", or per {' / '.join(u for u in units if u != 'op')}")
+    )
     ax.set_title(TITLES.get(name, name), fontsize=11)
     ax.grid(True, which="both", alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
@@ -149,12 +175,16 @@ def plot_bars(
 
 
 def _order(peer: str) -> int:
-    return CONTENDERS.index(peer) if peer in CONTENDERS else len(CONTENDERS)
+    if peer in CONTENDERS:
+        return CONTENDERS.index(peer)
+    if peer in VARIANTS:
+        return len(CONTENDERS) + list(VARIANTS).index(peer)
+    return len(CONTENDERS) + len(VARIANTS)
 
 
 def _label(peer: str) -> str:
-    """How tables and plots name a contender (the two netaddr peers by how they work)."""
-    return LABELS.get(peer, peer)
+    """How tables and plots name a row (the netaddr peers by how they work, S7's patterns)."""
+    return LABELS.get(peer) or VARIANTS.get(peer, peer)
 
 
 def _bar_data(
@@ -185,15 +215,17 @@ def _cell(row: dict[str, str], scale: float) -> str:
 def markdown(results: Path) -> str:
     """The results as Markdown tables (median time per operation), for the docs."""
     out = []
-    for name in ("S1", "S2", "S3", "S4", "S5", "S6"):
+    for name in TABLES:
         path = results / f"{name}.csv"
         if not path.exists() or not (rows := _read(path)):
             continue
         scale, unit = (1e3, "ms") if name == "S6" else (1e6, "µs")
         sizes = sorted({int(r["n"]) for r in rows})
         head = [f"N={n:,}" for n in sizes] if name != "S6" else ["import"]
-        out.append(f"**{TITLES[name]}**: median {unit} per {rows[0]['unit']}\n")
-        out.append("| contender | " + " | ".join(head) + " |")
+        per = " or ".join(sorted({r["unit"] for r in rows}, key=lambda u: u != "op"))
+        out.append(f"**{TITLES[name]}**: median {unit} per {per}\n")
+        column = "pattern (ipv6alloc)" if name == "S7" else "contender"
+        out.append(f"| {column} | " + " | ".join(head) + " |")
         out.append("|---" * (len(head) + 1) + "|")
         cells: dict[str, dict[int, str]] = defaultdict(dict)
         for r in rows:
@@ -209,6 +241,16 @@ def markdown(results: Path) -> str:
         for r in sorted(rows, key=lambda r: _order(r["peer"])):
             value = f"{float(r['bytes_per_allocation']):.0f}" if r["status"] == "ok" else ""
             out.append(f"| {_label(r['peer'])} | {int(r['n']):,} | {value or r['status']} |")
+        out.append("")
+    path = results / NODE_MEMORY_CSV
+    if path.exists() and (rows := _read(path)):
+        out.append(
+            "**Memory held per node** (tracemalloc, NodeAllocator after assigning N nodes)\n"
+        )
+        out.append("| N | bytes per node |\n|---|---|")
+        for r in rows:
+            value = f"{float(r['bytes_per_node']):.0f}" if r["status"] == "ok" else r["status"]
+            out.append(f"| {int(r['n']):,} | {value} |")
         out.append("")
     path = results / "targets.csv"
     if path.exists() and (rows := _read(path)):
@@ -234,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(markdown(results))
         return 0
     written = []
-    for name in ("S1", "S3", "S4", "S5"):
+    for name in SWEEPS:
         path = results / f"{name}.csv"
         if path.exists() and (rows := _read(path)):
             plot_sweep(name, rows, results / f"{name}.png")

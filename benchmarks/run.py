@@ -6,6 +6,7 @@ Usage::
     python -m benchmarks.run --quick           # N=1000, one repeat: a smoke test for CI
     python -m benchmarks.run --scenario S1 S3 --max-n 100000 --repeat 7
     python -m benchmarks.run --scenario S1 --peer netaddr-naive --merge   # add one contender
+    python -m benchmarks.run --scenario S7 --n 1000    # one scenario at N (S7: N and 8N)
 
 Method (see ``docs/performance.md``): every contender runs the same data in the same process,
 alternating within each repeat (the order rotates from one repeat to the next), so that the
@@ -16,6 +17,13 @@ a contender has spent ``--budget`` seconds on it; the ``repeats`` column says ho
 each row rests on. Quick runs write to ``benchmarks/results/quick/`` so they never overwrite
 the published figures. ``--merge`` adds or refreshes some contenders (``--peer``) in the CSVs
 already there, keeping the other contenders' rows and their dates (S6 is always rewritten).
+
+S7 (scaling patterns) and S9 (node layer) time ipv6alloc several ways: their rows are named
+by pattern in the ``peer`` column and run when ipv6alloc is among ``--peer``; S8 runs only
+ipv6alloc and the floor. S7 runs every N at 8N too. Untimed setup inside a run (S7 builds the
+state its operations consume) counts against ``--budget`` and ``--time-limit`` like the timed
+part, and the ``note`` column gives its median. After S9, ``node-memory.csv`` gets the bytes a
+``NodeAllocator`` holds per node (tracemalloc).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import os
 import platform
 import statistics
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,11 +44,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .peers import CONTENDERS, LABELS, CannotStartError
 from .scenarios import (
     IMPORTS,
+    NODE_LAYER,
+    PATTERNS,
+    SCALE,
     SCENARIOS,
     STDLIB_FLOOR,
     DidNotFinishError,
     measure_import,
     measure_memory,
+    measure_node_memory,
 )
 
 if TYPE_CHECKING:
@@ -53,8 +65,12 @@ T = TypeVar("T")
 RESULTS = Path(__file__).resolve().parent / "results"
 #: N of the untimed warm-up run of each contender, before each scenario.
 WARMUP_N = 100
-#: Scenario names accepted by ``--scenario`` (S6 is the import cost).
-ALL_SCENARIOS = (*SCENARIOS, "S6")
+#: Scenario names accepted by ``--scenario``, in the order they run (S6 is the import cost).
+ALL_SCENARIOS = tuple(sorted([*SCENARIOS, "S6"], key=lambda name: int(name[1:])))
+#: S9's rows: the node layer, and the allocator work it performs (see NODE_LAYER).
+ASSIGN, ALLOCATOR_WORK = NODE_LAYER
+#: Where S9's memory per node goes (one row: NodeAllocator.assign at the largest N of S9).
+NODE_MEMORY_CSV = "node-memory.csv"
 
 OK = "ok"
 DID_NOT_FINISH = "did not finish"
@@ -121,6 +137,18 @@ class MemoryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeMemoryRow:
+    """Memory a ``NodeAllocator`` holds per node after assigning S9's N nodes."""
+
+    peer: str
+    n: int
+    bytes_per_node: float | None
+    peak_bytes_per_node: float | None
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """One target of the issue: the bar, the measured value and whether it is met."""
 
@@ -136,6 +164,7 @@ class _Point:
     """Timings of one contender at one point while its repeats run."""
 
     times: list[float]
+    setup: list[float] = field(default_factory=list)
     ops: int = 0
     spent: float = 0.0
     status: str = OK
@@ -168,6 +197,7 @@ def run_scenario(
         except Exception as error:  # recorded as "failed" in the timed runs, per point
             print(f"  warm-up: {contender} failed: {error!r}", file=sys.stderr)
     last: dict[str, tuple[int, float]] = {}  # contender -> (N, median seconds) of its last point
+    last_setup: dict[str, tuple[int, float]] = {}  # the same for the untimed setup of a run
     for n in sizes:
         for contender, (n0, t0) in last.items():
             # Every contender does at least constant work per operation, so N takes at least
@@ -175,6 +205,12 @@ def run_scenario(
             if contender not in stopped and t0 * n / n0 > time_limit:
                 stopped[contender] = (
                     f"not run: N={n0:,} took {t0:.1f} s, so N={n:,} needs over {t0 * n / n0:.0f} s"
+                )
+        for contender, (n0, t0) in last_setup.items():
+            if contender not in stopped and t0 * n / n0 > time_limit:  # the same for the setup
+                stopped[contender] = (
+                    f"not run: its untimed setup took {t0:.1f} s at N={n0:,}, so N={n:,} "
+                    f"needs over {t0 * n / n0:.0f} s"
                 )
         work = scenario.prepare(n, seed)
         points = {c: _Point([]) for c in contenders}
@@ -197,6 +233,8 @@ def run_scenario(
             rows.append(row)
             if row.median_total_s is not None:
                 last[contender] = (n, row.median_total_s)
+            if points[contender].setup:
+                last_setup[contender] = (n, statistics.median(points[contender].setup))
             print(_describe(row), flush=True)
         del work
     return rows
@@ -216,30 +254,34 @@ def _run_once(
         outcome = scenario.run(contender, work, perf_counter() + time_limit)
     except CannotStartError as error:
         point.status, point.note, point.done = CANNOT_START, str(error), True
-    except DidNotFinishError:
+    except DidNotFinishError as error:
         point.done = True
+        where = f" ({error})" if str(error) else ""
         if not point.times:
-            point.status, point.note = DID_NOT_FINISH, f"a run took over {time_limit:g} s"
+            point.status, point.note = DID_NOT_FINISH, f"a run took over {time_limit:g} s{where}"
         else:
-            point.note = f"a later run took over {time_limit:g} s"
+            point.note = f"a later run took over {time_limit:g} s{where}"
     except Exception as error:  # a contender's bug must not stop the others
         point.status, point.note, point.done = FAILED, f"{type(error).__name__}: {error}", True
     else:
         point.times.append(outcome.seconds)
+        if outcome.setup_seconds:
+            point.setup.append(outcome.setup_seconds)
         point.ops = outcome.ops
-        point.spent += outcome.seconds
+        point.spent += outcome.seconds + outcome.setup_seconds
         if point.spent >= budget:
             point.done = True
 
 
 def _row(scenario: Scenario[Any], contender: str, n: int, point: _Point) -> Row:
+    unit = scenario.unit_of(contender)
     if point.status != OK or not point.times:
         return Row(
             scenario.name,
             contender,
             n,
             0,
-            scenario.unit,
+            unit,
             0,
             None,
             None,
@@ -249,24 +291,27 @@ def _row(scenario: Scenario[Any], contender: str, n: int, point: _Point) -> Row:
             point.note,
         )
     per_op = [t / point.ops for t in point.times]
+    notes = [point.note] if point.note else []
+    if point.setup:
+        notes.append(f"untimed setup {statistics.median(point.setup):.3g} s per run")
     return Row(
         scenario.name,
         contender,
         n,
         point.ops,
-        scenario.unit,
+        unit,
         len(per_op),
         min(per_op),
         statistics.median(per_op),
         max(per_op),
         statistics.median(point.times),
         OK,
-        point.note,
+        "; ".join(notes),
     )
 
 
 def _describe(row: Row) -> str:
-    head = f"{row.scenario} N={row.n:>9,} {row.peer:<13}"
+    head = f"{row.scenario} N={row.n:>9,} {row.peer:<20}"
     if row.status != OK or row.median_s_per_op is None:
         return f"{head} {row.status}: {row.note}"
     return (
@@ -308,6 +353,27 @@ def run_memory(
                 flush=True,
             )
     return rows
+
+
+def run_node_memory(n: int, time_limit: float) -> list[NodeMemoryRow]:
+    """S9's memory: bytes a ``NodeAllocator`` holds per node after assigning ``n`` nodes."""
+    gc.collect()
+    try:
+        memory = measure_node_memory(n, perf_counter() + time_limit)
+    except DidNotFinishError:
+        row = NodeMemoryRow(ASSIGN, n, None, None, DID_NOT_FINISH, f"over {time_limit:g} s")
+        print(f"node memory N={n:>9,} {row.status}: {row.note}", flush=True)
+    else:
+        row = NodeMemoryRow(
+            ASSIGN,
+            n,
+            memory.per_allocation,
+            memory.peak_bytes / n,
+            OK,
+            "tracemalloc; Node objects built before it started; no assignment kept",
+        )
+        print(f"node memory N={n:>9,} {memory.per_allocation:8.1f} bytes per node", flush=True)
+    return [row]
 
 
 def run_import(repeat: int) -> list[Row]:
@@ -381,35 +447,100 @@ def _ratio(
     return Target(target, bar, f"{value:.2f}", "yes" if met else "no", figures)
 
 
-def _target_s3_floor(rows: Rows) -> Target:
-    target, bar = "S3 churn per op: ipv6alloc / floor, at the largest N both ran", "<= 10"
+def _at_largest_common_n(
+    rows: Rows, scenario: str, ours: str, theirs: str, *, target: str, bar: str, most: float
+) -> Target:
+    """Target on ``ours`` / ``theirs`` median time per op at the largest N both ran."""
     common = [
         n
         for (s, p, n) in rows
-        if s == "S3" and p == "ipv6alloc" and _ok(rows, s, p, n) and _ok(rows, s, "floor", n)
+        if s == scenario and p == ours and _ok(rows, s, p, n) and _ok(rows, s, theirs, n)
     ]
     if not common:
-        return Target(target, bar, "", "not measured", "S3 missing for ipv6alloc or the floor")
+        missing = f"{scenario} missing for {ours} or {theirs}"
+        return Target(target, bar, "", "not measured", missing)
     n = max(common)
     return _ratio(
         target,
         bar,
-        rows["S3", "ipv6alloc", n],
-        rows["S3", "floor", n],
-        most=10,
+        rows[scenario, ours, n],
+        rows[scenario, theirs, n],
+        most=most,
         inverse=True,
         missing="",
     )
 
 
-def _target_s4(rows: Rows) -> Target:
-    target, bar = "S4 10^5 nodes, heterogeneous, dual-stack: ipv6alloc total seconds", "< 2"
-    ours = _ok(rows, "S4", "ipv6alloc", 10**5)
-    if ours is None or ours.median_total_s is None:
-        return Target(target, bar, "", "not measured", "S4 at N=10^5 missing for ipv6alloc")
-    total = ours.median_total_s
+def _target_scaling(rows: Rows, pattern: str, time_limit: float) -> Target:
+    """S7: a pattern's time per operation at 8N over that at N, N=10^3 (or the least N run).
+
+    When the 8N point did not finish, the ratio is a lower bound: 8N needs more than the limit,
+    so its time per operation is over ``time_limit / (8 ops(N))``. The same ratio at
+    N=10^4 (to 8x10^4), when the run has it, is added to the detail.
+    """
+    label = PATTERNS[pattern][1]
+    bar = "<= 2"
+    pairs = {
+        n: rows.get(("S7", pattern, n * SCALE))
+        for (s, p, n) in rows
+        if s == "S7" and p == pattern and _ok(rows, s, p, n) and ("S7", p, n * SCALE) in rows
+    }
+    base = 10**3 if 10**3 in pairs else min(pairs, default=None)
+    unit = "op"
+    for (s, p, _), row in rows.items():
+        if s == "S7" and p == pattern:
+            unit = row.unit
+    target = f"S7 scaling, {label}: per {unit} at {SCALE}N / at N, N=10^3"
+    if base is None:
+        return Target(target, bar, "", "not measured", f"S7 {pattern} missing at N and {SCALE}N")
+    small, large = rows["S7", pattern, base], pairs[base]
+    assert large is not None
+    result = _scaling_ratio(target, bar, small, large, time_limit)
+    more = _ok(rows, "S7", pattern, 10**4)
+    if base != 10**4 and more is not None and ("S7", pattern, 10**4 * SCALE) in rows:
+        further = _scaling_ratio(target, bar, more, rows["S7", pattern, 10**4 * SCALE], time_limit)
+        value = (
+            f"{further.measured}x"
+            if further.measured
+            else f"{further.met} ({rows['S7', pattern, 10**4 * SCALE].note})"
+        )
+        detail = f"{result.detail}; informational, N=10^4 to {SCALE}x10^4: {value}"
+        result = replace(result, detail=detail)
+    return result
+
+
+def _scaling_ratio(target: str, bar: str, small: Row, large: Row, time_limit: float) -> Target:
+    if large.status == OK:
+        return _ratio(target, bar, large, small, most=2, inverse=True, missing="")
+    # A point stopped (or not started) for its untimed setup says nothing of the timed part.
+    if large.status == DID_NOT_FINISH and small.median_total_s and "setup" not in large.note:
+        bound = time_limit / (SCALE * small.median_total_s)
+        detail = (
+            f"lower bound; N={large.n:,}: {large.note}; N={small.n:,} took "
+            f"{small.median_total_s:.3f} s ({_us(small)} us per {small.unit})"
+        )
+        return Target(target, bar, f"> {bound:.1f}", "no" if bound > 2 else "not measured", detail)
+    return Target(target, bar, "", "not measured", f"N={large.n:,}: {large.status} {large.note}")
+
+
+def _target_node_memory(node_memory: Sequence[NodeMemoryRow]) -> Target:
+    target = (
+        "S9 memory held per node by a NodeAllocator (tracemalloc), at the largest N measured "
+        "(2x10^4 in the full run)"
+    )
+    bar = "<= 1500 bytes"
+    measured = [m for m in node_memory if m.bytes_per_node is not None]
+    if not measured:
+        return Target(target, bar, "", "not measured", "S9 node memory missing")
+    m = max(measured, key=lambda m: m.n)
+    assert m.bytes_per_node is not None
+    value = m.bytes_per_node
     return Target(
-        target, bar, f"{total:.2f}", "yes" if total < 2 else "no", f"{_us(ours)} us per node"
+        target,
+        bar,
+        f"{value:.0f}",
+        "yes" if value <= 1500 else "no",
+        f"bytes held per node after assigning N={m.n:,} nodes, each on its own /64, dual-stack",
     )
 
 
@@ -503,7 +634,10 @@ def _target_memory(memory: Sequence[MemoryRow]) -> Target:
 
 
 def compute_targets(
-    all_rows: Sequence[Row], memory: Sequence[MemoryRow], time_limit: float
+    all_rows: Sequence[Row],
+    memory: Sequence[MemoryRow],
+    time_limit: float,
+    node_memory: Sequence[NodeMemoryRow] = (),
 ) -> list[Target]:
     """The issue's targets, from the rows of one run."""
     rows = {(r.scenario, r.peer, r.n): r for r in all_rows}
@@ -526,7 +660,15 @@ def compute_targets(
             inverse=True,
             missing="S3 at N=10^6 or 10^3 missing for ipv6alloc",
         ),
-        _target_s3_floor(rows),
+        _at_largest_common_n(
+            rows,
+            "S3",
+            "ipv6alloc",
+            "floor",
+            target="S3 churn per op: ipv6alloc / floor, at the largest N both ran",
+            bar="<= 10",
+            most=10,
+        ),
         _ratio(
             "S2 home ground (65,536 /80s of a /64): ipv6alloc time / bitmap time",
             "<= 1",
@@ -536,7 +678,15 @@ def compute_targets(
             inverse=True,
             missing="S2 at N=65,536 missing for ipv6alloc or bitmap",
         ),
-        _target_s4(rows),
+        _ratio(
+            "S4 10^5 nodes, heterogeneous, dual-stack, per node: ipv6alloc time / floor time",
+            "<= 1.5",
+            _ok(rows, "S4", "ipv6alloc", 10**5),
+            _ok(rows, "S4", "floor", 10**5),
+            most=1.5,
+            inverse=True,
+            missing="S4 at N=10^5 missing for ipv6alloc or the floor",
+        ),
         *_targets_netaddr(
             rows,
             "S5",
@@ -564,6 +714,38 @@ def compute_targets(
             most=1.5,
             inverse=True,
             missing="S6 not run",
+        ),
+        *(_target_scaling(rows, pattern, time_limit) for pattern in PATTERNS),
+        _at_largest_common_n(
+            rows,
+            "S8",
+            "ipv6alloc",
+            "floor",
+            target="S8 random churn per op: ipv6alloc / floor, at the largest N both ran",
+            bar="<= 10",
+            most=10,
+        ),
+        _at_largest_common_n(
+            rows,
+            "S9",
+            ASSIGN,
+            ALLOCATOR_WORK,
+            target=(
+                "S9 NodeAllocator.assign per node / the allocator work it performs, at the "
+                "largest N both ran (2x10^4 in the full run)"
+            ),
+            bar="<= 2",
+            most=2,
+        ),
+        _target_node_memory(node_memory),
+        _ratio(
+            "S9 planning-like cost per node (assign of N nodes): N=10^4 / N=10^3",
+            "<= 1.5",
+            _ok(rows, "S9", ASSIGN, 10**4),
+            _ok(rows, "S9", ASSIGN, 10**3),
+            most=1.5,
+            inverse=True,
+            missing="S9 at N=10^4 or 10^3 missing for NodeAllocator.assign",
         ),
     ]
 
@@ -653,13 +835,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description="Benchmark ipv6alloc against its peers."
     )
-    parser.add_argument("--quick", action="store_true", help="N=1000 and one repeat (CI)")
+    parser.add_argument(
+        "--quick", action="store_true", help="N=1000 (S7 8000 too, S9 10^4), one repeat (CI)"
+    )
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per point (5)")
     parser.add_argument(
         "--scenario", nargs="+", choices=ALL_SCENARIOS, default=None, help="default: all"
     )
-    parser.add_argument("--max-n", type=int, default=10**6, help="largest N swept (10^6)")
-    parser.add_argument("--n", type=int, nargs="+", default=None, help="exact N values")
+    parser.add_argument(
+        "--max-n", type=int, default=10**6, help="largest N swept (10^6; S7 runs 8N too)"
+    )
+    parser.add_argument(
+        "--n", type=int, nargs="+", default=None, help="exact N values (S7 runs 8N too)"
+    )
     parser.add_argument(
         "--peer", nargs="+", choices=CONTENDERS, default=list(CONTENDERS), help="default: all"
     )
@@ -668,7 +856,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--budget", type=float, default=30.0, help="seconds of repeats per point, per peer (30)"
     )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc step")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the tracemalloc steps (after S1 and S9)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     parser.add_argument(
         "--merge",
@@ -700,13 +890,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = run_import(max(2 * repeat + 1, 11) if not args.quick else 3)
         else:
             scenario = SCENARIOS[name]
+            chosen = scenario.contenders(contenders)
+            if not chosen:
+                runs = ", ".join(scenario.peers) if scenario.peers else "ipv6alloc"
+                print(f"{name}: skipped (it runs {runs}; none of them is among --peer)")
+                continue
             sizes = args.n or (scenario.quick_sizes if args.quick else scenario.sizes)
             sizes = [n for n in sizes if n <= args.max_n] or [min(sizes)]
+            sizes = scenario.expand(sizes)
             print(f"{name}: {scenario.title}")
             rows = run_scenario(
                 scenario,
                 sizes,
-                contenders,
+                chosen,
                 repeat=repeat,
                 time_limit=args.time_limit,
                 budget=args.budget,
@@ -729,9 +925,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("memory: bytes held per allocation after carving N /80s from a /48")
         memory = run_memory(contenders, largest, 3 * args.time_limit)
         (merge_csv if args.merge else write_csv)(out / "memory.csv", memory, machine)
+    node_memory: list[NodeMemoryRow] = []
+    assigned = [r.n for r in all_rows if r.scenario == "S9" and r.peer == ASSIGN and r.status == OK]
+    if assigned and not args.no_memory:
+        print("node memory: bytes a NodeAllocator holds per node after assigning N nodes")
+        node_memory = run_node_memory(max(assigned), 3 * args.time_limit)
+        (merge_csv if args.merge else write_csv)(out / NODE_MEMORY_CSV, node_memory, machine)
     if args.merge:  # the targets of the merged results (the other contenders' rows included)
-        all_rows, memory = _read_results(out)
-    targets = compute_targets(all_rows, memory, args.time_limit)
+        all_rows, memory, node_memory = _read_results(out)
+    targets = compute_targets(all_rows, memory, args.time_limit, node_memory)
     if args.scenario is None:
         write_csv(out / "targets.csv", targets, machine)
     _print_targets(targets)
@@ -748,19 +950,21 @@ def _print_targets(targets: Iterable[Target]) -> None:
         )
 
 
-def _read_results(out: Path) -> tuple[list[Row], list[MemoryRow]]:
-    """The rows and memory rows of the CSVs in ``out``."""
+def _read_results(out: Path) -> tuple[list[Row], list[MemoryRow], list[NodeMemoryRow]]:
+    """The rows, memory rows and node memory rows of the CSVs in ``out``."""
     rows: list[Row] = []
     for name in ALL_SCENARIOS:
         if (out / f"{name}.csv").exists():
             rows.extend(read_csv(out / f"{name}.csv", Row))
     memory = read_csv(out / "memory.csv", MemoryRow) if (out / "memory.csv").exists() else []
-    return rows, memory
+    path = out / NODE_MEMORY_CSV
+    node_memory = read_csv(path, NodeMemoryRow) if path.exists() else []
+    return rows, memory, node_memory
 
 
 def _targets_only(out: Path, time_limit: float) -> int:
     """Recompute the targets from the CSVs of one earlier run (same machine, same date)."""
-    rows, memory = _read_results(out)
+    rows, memory, node_memory = _read_results(out)
     if not rows:
         print(f"no results in {out}", file=sys.stderr)
         return 1
@@ -768,7 +972,7 @@ def _targets_only(out: Path, time_limit: float) -> int:
     with source.open(encoding="utf-8") as f:
         first = next(csv.DictReader(f))
     machine = Machine(first["machine"], int(first["cpus"]), first["python"], first["date"])
-    targets = compute_targets(rows, memory, time_limit)
+    targets = compute_targets(rows, memory, time_limit, node_memory)
     write_csv(out / "targets.csv", targets, machine)
     _print_targets(targets)
     return 0

@@ -17,6 +17,19 @@ Each scenario has a ``prepare(n, seed)`` that builds its data (seeded, outside t
 - S6 import: the time of ``import ipv6alloc`` in a fresh interpreter against the standard
   library modules such a core needs (and of the first use of its allocators, see
   :data:`IMPORTS`).
+- S7 scaling: operations whose cost may depend on how much is nested or waiting, ipv6alloc
+  alone, timed per operation at N and 8N (:data:`PATTERNS`); each pattern is one row.
+- S8 random churn: S3 with lengths drawn from /80, /96, /104, /112, /116, /120 and /124
+  (:data:`S8_LENGTHS`), against the floor.
+- S9 node layer: :meth:`ipv6alloc.NodeAllocator.assign` per node against the allocator work it
+  performs, done directly on a :class:`ipv6alloc.PrefixAllocator` (:data:`NODE_LAYER`); and
+  the memory a node allocator holds per node (:func:`measure_node_memory`).
+
+S7 and S9 time ipv6alloc several ways instead of against the peers: their rows are named by
+pattern (the CSV's ``peer`` column), and they run when ipv6alloc is among the contenders. The
+state S7 starts from is built inside each run (its operations consume it), untimed, with the
+garbage collected before the timed part; the time limit applies to the build and to the timed
+part each.
 
 S4 and S5 start from the text a controller reads from Node objects and every contender parses
 it: ipv6alloc with its own parser, the peers with ``ipaddress``. IPv4 prefixes are /24s while N
@@ -26,6 +39,7 @@ is at most 65,536 (the /24s of a /8); beyond, the longest length that gives ever
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import random
 import subprocess
@@ -39,7 +53,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from .peers import Peer, Pool, load
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from ipv6alloc import Node, NodeAllocator, Prefix, PrefixAllocator
 
 __all__ = [
     "CHUNK",
@@ -52,11 +68,16 @@ __all__ = [
     "Cluster",
     "DidNotFinishError",
     "Memory",
+    "NodeLayer",
     "Outcome",
     "Restore",
+    "Scaling",
     "Scenario",
     "measure_import",
     "measure_memory",
+    "measure_node_memory",
+    "migrated_cluster",
+    "nested_cluster",
     "v4_prefixlen",
 ]
 
@@ -94,7 +115,12 @@ class Outcome:
         ops: Operations (or nodes, for S4 and S5) in the timed part.
         pools: The pools the run carved from.
         blocks: Every block held at the end (allocated or occupied).
-        reserved: Addresses that had to stay out of every allocation (S4's node addresses).
+        reserved: Addresses that had to stay out of every allocation (S4's node addresses),
+            or, for S7 to S9, what the allocator holds reserved at the end.
+        state: The ipv6alloc allocator at the end (S3 and S7 to S9), for checks such as
+            ``_check()``; None for the peers.
+        setup_seconds: Wall time of the untimed setup inside the run (S7 builds the state its
+            operations consume), which the runner counts against its budget and limit.
     """
 
     seconds: float
@@ -102,6 +128,8 @@ class Outcome:
     pools: tuple[Block, ...]
     blocks: tuple[Block, ...]
     reserved: tuple[Block, ...] = ()
+    state: PrefixAllocator | NodeAllocator | None = None
+    setup_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +144,33 @@ class Scenario(Generic[W]):
     quick_sizes: tuple[int, ...]
     prepare: Callable[[int, int], W] = field(repr=False)
     run: Callable[[str, W, float], Outcome] = field(repr=False)
+    #: The rows of a scenario that times ipv6alloc several ways instead of against the peers
+    #: (S7's patterns, S9's two ways to assign nodes); it runs when ipv6alloc is a contender.
+    variants: tuple[str, ...] = ()
+    #: The only contenders the scenario runs (S8: ipv6alloc and the floor); empty: every one.
+    peers: tuple[str, ...] = ()
+    #: What ``ops`` counts in some rows, where it is not ``unit`` (S7's enclosing pool).
+    units: Mapping[str, str] = field(default_factory=dict)
+    #: Every N of the sweep also runs at ``factor`` x N (S7: 8); 1 runs the sizes as given.
+    factor: int = 1
+
+    def contenders(self, chosen: Sequence[str]) -> list[str]:
+        """The rows to run, given the contenders chosen (``--peer``), in their order."""
+        if self.variants:
+            return list(self.variants) if "ipv6alloc" in chosen else []
+        if self.peers:
+            return [c for c in chosen if c in self.peers]
+        return list(chosen)
+
+    def expand(self, sizes: Sequence[int]) -> list[int]:
+        """``sizes`` and, with a :attr:`factor`, each times it; sorted, without repeats."""
+        if self.factor == 1:
+            return sorted(set(sizes))
+        return sorted({*sizes, *(n * self.factor for n in sizes)})
+
+    def unit_of(self, row: str) -> str:
+        """What ``ops`` counts in the given row (contender or variant)."""
+        return self.units.get(row, self.unit)
 
 
 def _chunks(items: Sequence[T], deadline: float) -> Iterator[Sequence[T]]:
@@ -217,6 +272,18 @@ def prepare_s3(n: int, seed: int) -> Churn:
     return Churn(Pool(6, _DOC, 48), n, first, release, second)
 
 
+#: S8's prefix lengths, drawn uniformly (seeded).
+S8_LENGTHS = (80, 96, 104, 112, 116, 120, 124)
+
+
+def prepare_s8(n: int, seed: int) -> Churn:
+    rng = random.Random(seed)
+    first = [rng.choice(S8_LENGTHS) for _ in range(n)]
+    release = rng.sample(range(n), n // 2)
+    second = [rng.choice(S8_LENGTHS) for _ in range(n // 2)]
+    return Churn(Pool(6, _DOC, 48), n, first, release, second)
+
+
 def run_churn(contender: str, work: Churn, deadline: float) -> Outcome:
     peer = load(contender)(work.pool, None, work.n)
     allocate = peer.allocate
@@ -240,7 +307,13 @@ def run_churn(contender: str, work: Churn, deadline: float) -> Outcome:
     version = work.pool.version
     blocks = tuple((version, v, p) for i, (v, p) in enumerate(held) if i not in gone)
     ops = len(work.first) + len(work.release) + len(work.second)
-    return Outcome(seconds, ops, (_as_block(work.pool),), blocks)
+    state = None
+    if contender == "ipv6alloc":
+        from .peers.ipv6alloc_adapter import Ipv6allocPeer
+
+        assert isinstance(peer, Ipv6allocPeer)
+        state = peer.allocator
+    return Outcome(seconds, ops, (_as_block(work.pool),), blocks, state=state)
 
 
 # -- S4: a heterogeneous dual-stack cluster ----------------------------------------------------
@@ -423,6 +496,405 @@ def _restore_peer(contender: str, work: Restore, deadline: float) -> Outcome:
     return Outcome(seconds, work.n, (_as_block(v6_pool), _as_block(v4_pool)), tuple(blocks))
 
 
+# -- S7: scaling patterns ----------------------------------------------------------------------
+
+#: S7 times each pattern per operation at N and at this many times N.
+SCALE = 8
+#: S7 "enclosing-pool" adds and removes the enclosing pool this many times per run.
+ENCLOSE_REPEAT = 4
+#: S7's parent prefix: the N /120 pools lie in it, 2001:db8::{i}00/120 (in hex) for the i-th.
+_PARENT = (_DOC, 64)
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    """The data of the S7 patterns at one N: built once, outside the timing.
+
+    Attributes:
+        n: The number of nodes, pools or reservations each pattern is timed on.
+        parent: 2001:db8::/64.
+        children: N /120 pools inside ``parent``, in address order.
+        addresses: N addresses of ``parent`` outside every child (2001:db8::1:0:{i}).
+        migrated: N nodes each on its own /121, with the podCIDRs the reference tool gave it
+            (an IPv4 prefix and the whole /121), for the "release-waiting" pattern.
+        v4_prefixlen: The length of those IPv4 prefixes (:func:`v4_prefixlen`).
+        nested: N nodes on /120 subnets inside ``parent`` (2001:db8::{i}01/120), for the
+            "release-nested" pattern.
+    """
+
+    n: int
+    parent: Prefix
+    children: list[Prefix]
+    addresses: list[Prefix]
+    migrated: list[tuple[Node, tuple[str, str]]]
+    v4_prefixlen: int
+    nested: list[Node]
+
+
+def prepare_s7(n: int, seed: int) -> Scaling:
+    from ipv6alloc import Node, Prefix
+
+    del seed
+    v4_len = v4_prefixlen(n)
+    migrated = []
+    for i in range(n):
+        # 2a02:a:{i >> 16:x}:{i & 0xffff:x}::100/121, as canonical text (as the API stores it)
+        subnet = _text(6, 0x2A02000A << 96 | i << 64 | 0x100, 121)
+        v4 = _text(4, 10 << 24 | i << (32 - v4_len), v4_len)
+        migrated.append((Node.create(f"node-{i:07d}", subnets=[subnet]), (v4, subnet)))
+    nested = [
+        Node.create(f"node-{i:07d}", subnets=[f"{ipaddress.IPv6Address(_DOC | i << 8 | 1)}/120"])
+        for i in range(n)
+    ]
+    return Scaling(
+        n,
+        Prefix(6, *_PARENT),
+        [Prefix(6, _DOC | i << 8, 120) for i in range(n)],
+        [Prefix(6, _DOC | 1 << 32 | i, 128) for i in range(n)],
+        migrated,
+        v4_len,
+        nested,
+    )
+
+
+def _setup(build: Callable[[float], T], deadline: float) -> tuple[T, float, float]:
+    """Run the untimed ``build`` of a run; return its result, its seconds, the next deadline.
+
+    The garbage is collected after it (the runner collects before each run, for the same
+    reason), and the timed part gets the whole time limit: its deadline is as far from now as
+    ``deadline`` was from the start of the build.
+
+    Raises:
+        DidNotFinishError: the build itself passed ``deadline``.
+    """
+    began = perf_counter()
+    try:
+        built = build(deadline)
+    except DidNotFinishError:
+        raise DidNotFinishError("in its untimed setup") from None
+    seconds = perf_counter() - began
+    gc.collect()
+    return built, seconds, perf_counter() + (deadline - began)
+
+
+def _blocks_of(prefixes: Iterable[Prefix]) -> tuple[Block, ...]:
+    return tuple((p.version, p.value, p.prefixlen) for p in prefixes)
+
+
+def _final(
+    seconds: float,
+    ops: int,
+    allocator: PrefixAllocator,
+    state: PrefixAllocator | NodeAllocator,
+    setup: float = 0.0,
+) -> Outcome:
+    """What an ipv6alloc run holds at the end (read after the timing)."""
+    return Outcome(
+        seconds,
+        ops,
+        _blocks_of(allocator.pools),
+        _blocks_of(a.prefix for a in allocator.allocations()),
+        _blocks_of(allocator.reserved()),
+        state,
+        setup,
+    )
+
+
+def migrated_cluster(work: Scaling, deadline: float) -> NodeAllocator:
+    """The state of S7 "release-waiting": N nodes migrated from the reference tool.
+
+    Each node's podCIDRs are an IPv4 prefix and its whole /121, restored with the Node under
+    :class:`~ipv6alloc.SafePolicy`: registering the node reserves its address, then its own
+    pod prefix holds that address, so the reservation gives way and waits for the release.
+    """
+    from ipv6alloc import NodeAllocator
+
+    alloc = NodeAllocator(["10.0.0.0/8"], node_mask={4: work.v4_prefixlen}, families=[4, 6])
+    restore = alloc.restore
+    for chunk in _chunks(work.migrated, deadline):
+        for node, pod_cidrs in chunk:
+            restore(node, pod_cidrs)
+    return alloc
+
+
+def nested_cluster(work: Scaling, deadline: float) -> NodeAllocator:
+    """The state of S7 "release-nested": N nodes on /120 subnets nested in the cluster /64.
+
+    IPv6 only, :class:`~ipv6alloc.SafePolicy`: each node's /120 is a pool nested in the /64
+    cluster pool, with the node address and the subnet-router anycast address reserved, and
+    the node holds the upper /121.
+    """
+    from ipv6alloc import NodeAllocator
+
+    alloc = NodeAllocator([work.parent], node_mask={6: 80})
+    assign = alloc.assign
+    for chunk in _chunks(work.nested, deadline):
+        for node in chunk:
+            assign(node)
+    return alloc
+
+
+def _release_waiting(work: Scaling, deadline: float) -> Outcome:
+    """(a) ``NodeAllocator.release`` while node addresses wait to be reserved.
+
+    From :func:`migrated_cluster` (N addresses waiting); timed: releasing every node.
+    """
+    alloc, setup, deadline = _setup(lambda deadline: migrated_cluster(work, deadline), deadline)
+    names = [node.name for node, _ in work.migrated]
+    release = alloc.release
+    start = perf_counter()
+    for name_chunk in _chunks(names, deadline):
+        for name in name_chunk:
+            release(name)
+    seconds = perf_counter() - start
+    return _final(seconds, work.n, alloc.allocator, alloc, setup)
+
+
+def _with_children(work: Scaling, deadline: float, *, parent: bool = True) -> PrefixAllocator:
+    """A :class:`PrefixAllocator` with the N child /120 pools, in the parent /64 pool or not."""
+    from ipv6alloc import PrefixAllocator
+
+    allocator = PrefixAllocator([work.parent] if parent else [])
+    add_pool = allocator.add_pool
+    for chunk in _chunks(work.children, deadline):
+        for child in chunk:
+            add_pool(child)
+    return allocator
+
+
+def _enclosing_pool(work: Scaling, deadline: float) -> Outcome:
+    """(b) ``add_pool`` then ``remove_pool`` of one pool enclosing N pools.
+
+    The N /120 pools exist (the /64 is no pool); timed: adding the /64 and removing it again,
+    :data:`ENCLOSE_REPEAT` times. Per operation means per enclosed pool: the time divided by
+    N and by the repeats.
+    """
+    allocator, setup, deadline = _setup(
+        lambda deadline: _with_children(work, deadline, parent=False), deadline
+    )
+    parent = work.parent
+    add_pool = allocator.add_pool
+    remove_pool = allocator.remove_pool
+    start = perf_counter()
+    for _ in range(ENCLOSE_REPEAT):
+        add_pool(parent)
+        remove_pool(parent)
+        if perf_counter() > deadline:
+            raise DidNotFinishError
+    seconds = perf_counter() - start
+    return _final(seconds, ENCLOSE_REPEAT * work.n, allocator, allocator, setup)
+
+
+def _remove_nested(work: Scaling, deadline: float) -> Outcome:
+    """(c) ``remove_pool`` of N pools nested in one parent pool; timed: removing them all."""
+    allocator, setup, deadline = _setup(lambda deadline: _with_children(work, deadline), deadline)
+    remove_pool = allocator.remove_pool
+    start = perf_counter()
+    for chunk in _chunks(work.children, deadline):
+        for child in chunk:
+            remove_pool(child)
+    seconds = perf_counter() - start
+    return _final(seconds, work.n, allocator, allocator, setup)
+
+
+def _release_nested(work: Scaling, deadline: float) -> Outcome:
+    """(d) ``NodeAllocator.release`` of N nodes whose /120 subnets nest in one shared /64.
+
+    From :func:`nested_cluster` (the IPv6 cluster CIDR is the /64); timed: releasing every
+    node, which removes its pool from the /64.
+    """
+    alloc, setup, deadline = _setup(lambda deadline: nested_cluster(work, deadline), deadline)
+    names = [node.name for node in work.nested]
+    release = alloc.release
+    start = perf_counter()
+    for name_chunk in _chunks(names, deadline):
+        for name in name_chunk:
+            release(name)
+    seconds = perf_counter() - start
+    return _final(seconds, work.n, alloc.allocator, alloc, setup)
+
+
+def _unreserve_nested(work: Scaling, deadline: float) -> Outcome:
+    """(e) ``unreserve`` inside a parent pool with N child pools.
+
+    N addresses of the parent's own free space (outside every child) are reserved; timed:
+    unreserving them all.
+    """
+
+    def build(deadline: float) -> PrefixAllocator:
+        allocator = _with_children(work, deadline)
+        reserve = allocator.reserve
+        for chunk in _chunks(work.addresses, deadline):
+            for address in chunk:
+                reserve(address)
+        return allocator
+
+    allocator, setup, deadline = _setup(build, deadline)
+    unreserve = allocator.unreserve
+    start = perf_counter()
+    for chunk in _chunks(work.addresses, deadline):
+        for address in chunk:
+            unreserve(address)
+    seconds = perf_counter() - start
+    return _final(seconds, work.n, allocator, allocator, setup)
+
+
+#: The S7 patterns, by the name of their rows: how each is run and what it is.
+PATTERNS: dict[str, tuple[Callable[[Scaling, float], Outcome], str]] = {
+    "release-waiting": (
+        _release_waiting,
+        "(a) NodeAllocator.release, N node addresses waiting to be reserved",
+    ),
+    "enclosing-pool": (
+        _enclosing_pool,
+        "(b) add_pool + remove_pool of a pool enclosing N pools (per enclosed pool)",
+    ),
+    "remove-nested": (_remove_nested, "(c) remove_pool of N pools nested in one"),
+    "release-nested": (
+        _release_nested,
+        "(d) NodeAllocator.release of N nodes on /120s nested in one /64",
+    ),
+    "unreserve-nested": (_unreserve_nested, "(e) unreserve in a pool with N child pools"),
+}
+
+
+def run_scaling(contender: str, work: Scaling, deadline: float) -> Outcome:
+    """Run one S7 pattern (``contender`` names it, see :data:`PATTERNS`)."""
+    run, _ = PATTERNS[contender]
+    return run(work, deadline)
+
+
+# -- S9: the node layer ------------------------------------------------------------------------
+
+#: S9's cluster: dual-stack, each node's pod prefix from its own /64 (the default policy).
+#: The node masks are /64 for IPv6 (the fallback, unused here) and :func:`v4_prefixlen` for
+#: IPv4: /24 up to 65,536 nodes, as in S4.
+NODE_CLUSTER = ("10.0.0.0/8", "fd00::/48")
+#: S9's two rows: the node layer, and the allocator work it performs done directly.
+NODE_LAYER = {
+    "NodeAllocator.assign": "NodeAllocator.assign of N nodes, each on its own /64",
+    "allocator work": (
+        "the same allocator work on a PrefixAllocator: add_pool, reserve x2, allocate x2"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLayer:
+    """N nodes, each on its own /64 (2001:db8:0:{i}::100/64, i in hex), and the work each costs.
+
+    Attributes:
+        n: The number of nodes.
+        nodes: The :class:`~ipv6alloc.Node` objects (built once, outside the timing).
+        v4_pool: 10.0.0.0/8, the IPv4 cluster pool.
+        v4_prefixlen: The IPv4 node mask, :func:`v4_prefixlen` (/24 up to 65,536 nodes).
+        work: Per node what :meth:`~ipv6alloc.NodeAllocator.assign` does to the allocator
+            beneath, under :class:`~ipv6alloc.SafePolicy`: ``(name, subnet, subnet-router
+            anycast address, node address)``: add the subnet as a pool, reserve the two
+            addresses (in that order), allocate the IPv4 prefix then the IPv6 /80.
+    """
+
+    n: int
+    nodes: list[Node]
+    v4_pool: Prefix
+    v4_prefixlen: int
+    work: list[tuple[str, Prefix, Prefix, Prefix]]
+
+    @property
+    def node_mask(self) -> dict[int, int]:
+        """The node allocator's ``node_mask``."""
+        return {4: self.v4_prefixlen, 6: 64}
+
+
+def prepare_s9(n: int, seed: int) -> NodeLayer:
+    from ipv6alloc import Node, Prefix
+
+    del seed
+    nodes, work = [], []
+    for i in range(n):
+        name = f"node-{i:07d}"
+        subnet = _DOC | i << 64
+        address = subnet | 0x100
+        nodes.append(Node.create(name, subnets=[f"{ipaddress.IPv6Address(address)}/64"]))
+        work.append((name, Prefix(6, subnet, 64), Prefix(6, subnet, 128), Prefix(6, address, 128)))
+    return NodeLayer(n, nodes, Prefix.parse(NODE_CLUSTER[0]), v4_prefixlen(n), work)
+
+
+def run_node_layer(contender: str, work: NodeLayer, deadline: float) -> Outcome:
+    """S9: assign every node, through the node layer or as the bare allocator work."""
+    if contender == "NodeAllocator.assign":
+        return _assign_nodes(work, deadline)
+    if contender == "allocator work":
+        return _allocator_work(work, deadline)
+    raise KeyError(f"unknown S9 row {contender!r}; expected one of {', '.join(NODE_LAYER)}")
+
+
+def _assign_nodes(work: NodeLayer, deadline: float) -> Outcome:
+    from ipv6alloc import NodeAllocator
+
+    start = perf_counter()
+    alloc = NodeAllocator(list(NODE_CLUSTER), node_mask=work.node_mask)
+    assign = alloc.assign
+    for chunk in _chunks(work.nodes, deadline):
+        for node in chunk:
+            assign(node)
+    len(alloc.allocator)  # reading the state indexes a pending run of allocations: time it too
+    seconds = perf_counter() - start
+    return _final(seconds, work.n, alloc.allocator, alloc)
+
+
+def _allocator_work(work: NodeLayer, deadline: float) -> Outcome:
+    from ipv6alloc import Prefix, PrefixAllocator
+
+    start = perf_counter()
+    v4, v4_len = work.v4_pool, work.v4_prefixlen
+    # The node allocator's placement (next-fit, as Kubernetes) and pools, in its order.
+    allocator = PrefixAllocator([v4, Prefix.parse(NODE_CLUSTER[1])], placement="next-fit")
+    add_pool = allocator.add_pool
+    reserve = allocator.reserve
+    allocate = allocator.allocate
+    for chunk in _chunks(work.work, deadline):
+        for name, subnet, anycast, address in chunk:
+            add_pool(subnet)
+            reserve(anycast)
+            reserve(address)
+            allocate(v4_len, pool=v4, owner=name)
+            allocate(80, pool=subnet, owner=name)
+    len(allocator)
+    seconds = perf_counter() - start
+    return _final(seconds, work.n, allocator, allocator)
+
+
+def measure_node_memory(n: int, deadline: float) -> Memory:
+    """Bytes a :class:`~ipv6alloc.NodeAllocator` holds after assigning S9's ``n`` nodes.
+
+    The Node objects are built before ``tracemalloc`` starts (they are the caller's), and it
+    stops right after the measurement; the caller keeps no assignment.
+
+    Raises:
+        DidNotFinishError: past the deadline.
+    """
+    from ipv6alloc import NodeAllocator
+
+    work = prepare_s9(n, 0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        alloc = NodeAllocator(list(NODE_CLUSTER), node_mask=work.node_mask)
+        assign = alloc.assign
+        for chunk in _chunks(work.nodes, deadline):
+            for node in chunk:
+                assign(node)
+        len(alloc.allocator)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(alloc) == n
+    del alloc
+    return Memory(n, held - before, peak - before)
+
+
 SCENARIOS: dict[str, Scenario[Any]] = {
     "S1": Scenario(
         "S1",
@@ -468,6 +940,38 @@ SCENARIOS: dict[str, Scenario[Any]] = {
         (10**3,),
         prepare_s5,
         run_restore,
+    ),
+    "S7": Scenario(
+        "S7",
+        "scaling: per op at N and 8N (ipv6alloc)",
+        "op",
+        (10**3, 10**4),
+        (10**3,),
+        prepare_s7,
+        run_scaling,
+        variants=tuple(PATTERNS),
+        units={"enclosing-pool": "pool"},
+        factor=SCALE,
+    ),
+    "S8": Scenario(
+        "S8",
+        "random churn: N of /80 /96 /104 /112 /116 /120 /124, release half, N/2 more",
+        "op",
+        (10**3, 2 * 10**5),
+        (10**3,),
+        prepare_s8,
+        run_churn,
+        peers=("ipv6alloc", "floor"),
+    ),
+    "S9": Scenario(
+        "S9",
+        "node layer: NodeAllocator.assign vs the allocator work it performs",
+        "node",
+        (10**3, 10**4, 2 * 10**4),
+        (10**3, 10**4),
+        prepare_s9,
+        run_node_layer,
+        variants=tuple(NODE_LAYER),
     ),
 }
 

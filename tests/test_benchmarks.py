@@ -2,8 +2,11 @@
 
 Every contender runs every scenario at a small N in-process; the test checks what it holds at
 the end: the right number of blocks, all inside the pools, none overlapping another, reserved
-addresses left out. It also checks the peers' interface, the bitmap peer's 16-bit limit, the
-time limit, the targets against both netaddr peers, merging one contender into earlier results
+addresses left out, and ipv6alloc's own invariants (``_check()``). The scaling patterns (S7)
+are checked in the state they start from and the state they leave; the node layer's two rows
+(S9) must do the same allocator work. It also checks the peers' interface, the bitmap peer's
+16-bit limit, the time limit (for the timed part and for an untimed setup), the targets (against
+both netaddr peers, the floor, the same code at 8N), merging one contender into earlier results
 and an end-to-end quick run of the runner.
 """
 
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import tracemalloc
+from dataclasses import replace
 from time import perf_counter
 from typing import TYPE_CHECKING
 
@@ -24,15 +29,25 @@ from benchmarks.peers import (
     load,
 )
 from benchmarks.scenarios import (
+    ENCLOSE_REPEAT,
     IMPORTS,
+    NODE_LAYER,
+    PATTERNS,
+    S8_LENGTHS,
     SCENARIOS,
     Block,
     DidNotFinishError,
     Outcome,
+    Scenario,
     measure_memory,
+    measure_node_memory,
+    migrated_cluster,
+    nested_cluster,
     v4_prefixlen,
 )
 from netaddr import IPNetwork, IPSet
+
+from ipv6alloc import NodeAllocator, Prefix, PrefixAllocator
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,6 +58,16 @@ WIDTH = {4: 32, 6: 128}
 
 #: (contender, scenario) pairs that must refuse to start: the bitmap beyond 16 bits or mixed.
 CANNOT_START = {("bitmap", "S1"), ("bitmap", "S3"), ("bitmap", "S5")}
+#: The scenarios where contenders race through the same operations, and who runs each (S7 and
+#: S9 time ipv6alloc by pattern instead: tested apart).
+RACES = [
+    (contender, name)
+    for name in sorted(SCENARIOS)
+    if not SCENARIOS[name].variants
+    for contender in SCENARIOS[name].contenders(CONTENDERS)
+]
+#: The churn scenarios: 2N operations, N blocks held at the end.
+CHURN = {"S3", "S8"}
 
 
 def _end(block: Block) -> int:
@@ -74,8 +99,11 @@ def _run(contender: str, scenario: str, n: int = N) -> Outcome:
     return s.run(contender, s.prepare(n, 7), perf_counter() + 120)
 
 
-@pytest.mark.parametrize("contender", CONTENDERS)
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def _held(allocator: PrefixAllocator) -> set[Block]:
+    return {(a.prefix.version, a.prefix.value, a.prefix.prefixlen) for a in allocator.allocations()}
+
+
+@pytest.mark.parametrize(("contender", "scenario"), RACES)
 def test_scenario_results_are_correct(contender: str, scenario: str) -> None:
     if (contender, scenario) in CANNOT_START:
         with pytest.raises(CannotStartError):
@@ -84,9 +112,16 @@ def test_scenario_results_are_correct(contender: str, scenario: str) -> None:
     outcome = _run(contender, scenario)
     per_node = 2 if scenario in {"S4", "S5"} else 1
     assert len(outcome.blocks) == N * per_node
-    assert outcome.ops == (2 * N if scenario == "S3" else N)
+    assert outcome.ops == (2 * N if scenario in CHURN else N)
     assert outcome.seconds > 0
     assert_disjoint_inside(outcome)
+    if scenario in CHURN and contender == "ipv6alloc":
+        # The allocator's own invariants hold, and it holds exactly what the run kept.
+        assert isinstance(outcome.state, PrefixAllocator)
+        outcome.state._check()
+        assert _held(outcome.state) == set(outcome.blocks)
+    if scenario == "S8":
+        assert {prefixlen for _, _, prefixlen in outcome.blocks} <= set(S8_LENGTHS)
     if scenario == "S4":
         # Each node's subnet holds exactly its pod prefix; the IPv4 pool holds one per node.
         v6 = sorted(b for b in outcome.blocks if b[0] == 6)
@@ -207,13 +242,16 @@ def _read(path: Path) -> list[dict[str, str]]:
 def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert bench_run.main(["--quick", "--n", "200", "--out", str(tmp_path)]) == 0
     assert "targets:" in capsys.readouterr().out
-    names = {"S1", "S2", "S3", "S4", "S5", "S6", "memory", "targets"}
+    names = {*SCENARIOS, "S6", "memory", "node-memory", "targets"}
     assert {p.stem for p in tmp_path.glob("*.csv")} == names
-    for name in ("S1", "S2", "S3", "S4", "S5"):
+    for name in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9"):
         rows = _read(tmp_path / f"{name}.csv")
-        assert {r["peer"] for r in rows} == set(CONTENDERS)
+        scenario = SCENARIOS[name]
+        expected = scenario.variants or scenario.contenders(CONTENDERS)
+        assert {r["peer"] for r in rows} == set(expected)
         for r in rows:
-            assert r["n"] == "200"
+            assert r["n"] == ("1600" if name == "S7" and r["n"] != "200" else "200")
+            assert r["unit"] == scenario.unit_of(r["peer"])
             assert all(r[column] for column in ("machine", "cpus", "python", "date"))
             cannot = (r["peer"], name) in CANNOT_START
             assert r["status"] == ("cannot start" if cannot else "ok"), r
@@ -224,9 +262,19 @@ def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     memory = {r["peer"]: r for r in _read(tmp_path / "memory.csv")}
     assert memory["ipv6alloc"]["status"] == "ok"
     assert memory["bitmap"]["status"] == "cannot start"
+    assert len(_read(tmp_path / "S7.csv")) == 2 * len(PATTERNS)  # N=200 and 1,600
+    (node_memory,) = _read(tmp_path / "node-memory.csv")
+    assert (node_memory["n"], node_memory["status"]) == ("200", "ok")
+    assert float(node_memory["bytes_per_node"]) > 0
     targets = _read(tmp_path / "targets.csv")
-    assert len(targets) == 11
+    assert len(targets) == 20
     assert {t["met"] for t in targets} <= {"yes", "no", "not measured"}
+    # Measured from this run alone: S7 at N=200 and 1,600, S8, S9 and its memory per node.
+    measured = [t for t in targets if t["target"].startswith(("S7", "S8", "S9"))]
+    assert len(measured) == len(PATTERNS) + 4
+    assert [t["met"] != "not measured" for t in measured] == [True] * (len(PATTERNS) + 3) + [
+        False  # the planning target needs N=10^3 and 10^4
+    ]
     # The targets can be recomputed from the CSVs alone, to the same result.
     assert bench_run.main(["--targets-only", "--out", str(tmp_path)]) == 0
     assert _read(tmp_path / "targets.csv") == targets
@@ -316,3 +364,245 @@ def test_merge_replaces_only_the_contenders_run(tmp_path: Path) -> None:
         "netaddr-naive",
         "floor",
     ]
+
+
+# -- S7: scaling patterns ----------------------------------------------------------------------
+
+#: N of the S7 checks: small, every pattern's state is checked whole.
+S7_N = 64
+PARENT = Prefix(6, DOC, 64)
+
+
+def _children(n: int) -> set[Block]:
+    return {(6, DOC | i << 8, 120) for i in range(n)}
+
+
+def test_release_waiting_starts_with_every_node_address_waiting() -> None:
+    work = SCENARIOS["S7"].prepare(S7_N, 7)
+    alloc = migrated_cluster(work, perf_counter() + 60)
+    alloc._check()
+    assert len(alloc) == S7_N
+    reserved = set(alloc.allocator.reserved())
+    for node, (v4, v6) in work.migrated:
+        assignment = alloc.get(node.name)
+        assert assignment is not None
+        assert [str(p) for p in assignment.pod_cidrs] == [v4, v6]  # adopted as they were
+        assert v6.endswith("::100/121")
+        # The node's own address lies in its own pod prefix: not reserved, waiting (warned).
+        (address,) = node.addresses
+        assert address not in reserved
+        assert alloc.allocator.owner_of(address) == node.name
+        assert assignment.warnings
+
+
+def test_release_nested_starts_with_n_pools_nested_in_the_cluster_64() -> None:
+    work = SCENARIOS["S7"].prepare(S7_N, 7)
+    alloc = nested_cluster(work, perf_counter() + 60)
+    alloc._check()
+    roles = {p.pool: p.role for p in alloc.statistics().pools}
+    assert roles.pop(PARENT) == "cluster"
+    assert {(p.version, p.value, p.prefixlen) for p in roles} == _children(S7_N)
+    assert set(roles.values()) == {"provider"}
+    # SafePolicy: the anycast and node addresses (::X00, ::X01) reserved, pods in ::X80/121.
+    assert len(alloc.allocator.reserved()) == 2 * S7_N
+    assert {str(a.pod_cidr) for a in alloc.nodes()} == {
+        str(IPNetwork((DOC | i << 8 | 0x80, 121), version=6)) for i in range(S7_N)
+    }
+
+
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_scaling_pattern_ends_in_the_expected_state(pattern: str) -> None:
+    s = SCENARIOS["S7"]
+    outcome = s.run(pattern, s.prepare(S7_N, 7), perf_counter() + 120)
+    assert outcome.seconds > 0
+    assert outcome.setup_seconds > 0
+    assert outcome.ops == (ENCLOSE_REPEAT * S7_N if pattern == "enclosing-pool" else S7_N)
+    state = outcome.state
+    assert state is not None
+    state._check()
+    allocator = state.allocator if isinstance(state, NodeAllocator) else state
+    if isinstance(state, NodeAllocator):
+        assert len(state) == 0
+        assert state.registered() == ()
+    # Nothing allocated or reserved is left; the pools are what the pattern leaves.
+    assert outcome.blocks == ()
+    assert outcome.reserved == ()
+    parent = (6, DOC, 64)
+    pools = {
+        "release-waiting": {(4, 10 << 24, 8)},
+        "enclosing-pool": _children(S7_N),
+        "remove-nested": {parent},
+        "release-nested": {parent},
+        "unreserve-nested": {parent, *_children(S7_N)},
+    }[pattern]
+    assert sorted(outcome.pools) == sorted(pools)
+    # Every pool's space is free again, but for the pools nested in it.
+    for version, value, prefixlen in pools:
+        pool = Prefix(version, value, prefixlen)
+        free = IPSet([_net((version, value, prefixlen))]) - IPSet(
+            _net(c) for c in pools if c[2] > prefixlen and c[0] == version
+        )
+        assert [str(p) for p in allocator.free_blocks(pool)] == [str(c) for c in free.iter_cidrs()]
+
+
+def test_scaling_runs_every_n_at_8n_and_only_with_ipv6alloc(tmp_path: Path) -> None:
+    s7 = SCENARIOS["S7"]
+    assert s7.expand([200]) == [200, 1600]
+    assert s7.expand([10**3, 10**4]) == [10**3, 8 * 10**3, 10**4, 8 * 10**4]
+    assert s7.contenders(["floor"]) == []
+    assert s7.contenders(["ipv6alloc", "floor"]) == list(PATTERNS)
+    assert SCENARIOS["S8"].contenders(CONTENDERS) == ["ipv6alloc", "floor"]
+    assert SCENARIOS["S8"].contenders(["netaddr", "floor"]) == ["floor"]
+    assert SCENARIOS["S9"].contenders(["ipv6alloc"]) == list(NODE_LAYER)
+    # Without ipv6alloc among the contenders, S7 and S9 are skipped: no CSV, no failure.
+    common = ["--n", "50", "--repeat", "1", "--no-memory", "--out", str(tmp_path)]
+    assert bench_run.main([*common, "--scenario", "S7", "S9", "--peer", "floor"]) == 0
+    assert list(tmp_path.glob("*.csv")) == []
+
+
+def _fake_setup_run(contender: str, work: int, deadline: float) -> Outcome:
+    del contender, deadline
+    return Outcome(1e-3, work, (), (), setup_seconds=work * 1e-3)
+
+
+def test_runner_skips_a_size_whose_setup_cannot_finish_in_time() -> None:
+    # An untimed setup of 0.1 s at N=100 needs at least 1 s at N=1,000: over the 0.5 s limit.
+    fake = Scenario("S7", "fake", "op", (100,), (100,), lambda n, _: n, _fake_setup_run)
+    rows = bench_run.run_scenario(
+        fake, [100, 1000], ["fake"], repeat=2, time_limit=0.5, budget=10, seed=1
+    )
+    assert [r.status for r in rows] == [bench_run.OK, bench_run.DID_NOT_FINISH]
+    assert rows[0].note == "untimed setup 0.1 s per run"
+    assert rows[1].note == (
+        "not run: its untimed setup took 0.1 s at N=100, so N=1,000 needs over 1 s"
+    )
+    # The setup counts against the budget: 0.1 s of setup per run, a budget of 0.15 s.
+    rows = bench_run.run_scenario(
+        fake, [100], ["fake"], repeat=5, time_limit=0.5, budget=0.15, seed=1
+    )
+    assert rows[0].repeats == 2
+
+
+# -- S9: the node layer ------------------------------------------------------------------------
+
+
+def test_node_layer_rows_do_the_same_allocator_work() -> None:
+    s = SCENARIOS["S9"]
+    work = s.prepare(N, 7)
+    assign, direct = (s.run(row, work, perf_counter() + 120) for row in NODE_LAYER)
+    assert isinstance(assign.state, NodeAllocator)
+    assert isinstance(direct.state, PrefixAllocator)
+    assign.state._check()
+    direct.state._check()
+    assert len(assign.state) == N
+    # The same pools, allocations (with owners) and reservations, from the same calls.
+    assert (assign.pools, assign.blocks, assign.reserved) == (
+        direct.pools,
+        direct.blocks,
+        direct.reserved,
+    )
+    assert assign.state.allocator.allocations() == direct.state.allocations()
+    assert len(assign.pools) == N + 2
+    assert len(assign.blocks) == 2 * N
+    assert len(assign.reserved) == 2 * N
+    assert (assign.ops, direct.ops) == (N, N)
+    assert_disjoint_inside(assign)
+    for name, subnet, anycast, address in work.work:
+        got = assign.state.get(name)
+        assert got is not None
+        v6 = got.prefix(6)
+        assert v6 is not None
+        assert v6.prefixlen == 80
+        assert v6.subnet_of(subnet)
+        assert not anycast.subnet_of(v6)
+        assert not address.subnet_of(v6)
+
+
+def test_node_memory_is_measured() -> None:
+    memory = measure_node_memory(N, perf_counter() + 60)
+    assert memory.n == N
+    assert memory.bytes_held > 0
+    assert memory.peak_bytes >= memory.bytes_held
+    assert not tracemalloc.is_tracing()  # stopped right after the measurement
+
+
+# -- the new targets ---------------------------------------------------------------------------
+
+
+def _target(targets: list[bench_run.Target], start: str) -> bench_run.Target:
+    (found,) = [t for t in targets if t.target.startswith(start)]
+    return found
+
+
+def test_scaling_targets_compare_8n_with_n() -> None:
+    rows = [
+        _row("S7", "remove-nested", 10**3, 4e-6),
+        _row("S7", "remove-nested", 8 * 10**3, 6e-6),
+        _row("S7", "remove-nested", 10**4, 4e-6),
+        _row("S7", "remove-nested", 8 * 10**4, 1.2e-5),
+        _row("S7", "enclosing-pool", 10**3, 2e-6),
+        _row("S7", "enclosing-pool", 8 * 10**3, 2e-5),
+        _row("S7", "release-nested", 10**3, 2e-5),
+        _row("S7", "release-nested", 8 * 10**3, None),
+        _row("S7", "unreserve-nested", 200, 1e-6),
+        _row("S7", "unreserve-nested", 1600, 1e-6),
+        _row("S7", "release-waiting", 10**3, 1e-5),
+        _row("S7", "release-waiting", 8 * 10**3, 1.2e-5),
+        _row("S7", "release-waiting", 10**4, 1.2e-5),
+        replace(
+            _row("S7", "release-waiting", 8 * 10**4, None),
+            note="not run: its untimed setup took 22.0 s at N=10,000, so N=80,000 needs over 176 s",
+        ),
+    ]
+    targets = bench_run.compute_targets(rows, [], time_limit=60)
+    s7 = [t for t in targets if t.target.startswith("S7")]
+    assert len(s7) == len(PATTERNS)
+    assert all(t.bar == "<= 2" for t in s7)
+    waiting, enclosing, remove, release, unreserve = s7
+    # 8x10^4 not run for its setup: no bound on the timed part, the target at 10^3 stands.
+    assert (waiting.measured, waiting.met) == ("1.20", "yes")
+    assert "N=10^4 to 8x10^4: not measured (not run: its untimed setup took" in waiting.detail
+    assert (enclosing.measured, enclosing.met) == ("10.00", "no")
+    assert (remove.measured, remove.met) == ("1.50", "yes")
+    assert "N=10^4 to 8x10^4: 3.00x" in remove.detail
+    # 8N did not finish within 60 s, where N took 0.02 s: over 60 / (8 x 0.02) = 375 times.
+    assert (release.measured, release.met) == ("> 375.0", "no")
+    assert release.detail.startswith("lower bound")
+    # Without N=10^3, the least N run with its 8N.
+    assert (unreserve.measured, unreserve.met) == ("1.00", "yes")
+    assert "N=200" in unreserve.detail
+
+
+def test_floor_node_layer_and_memory_targets() -> None:
+    assign, work = NODE_LAYER
+    rows = [
+        _row("S4", "ipv6alloc", 10**5, 2.0e-5),
+        _row("S4", "floor", 10**5, 1.6e-5),
+        _row("S8", "ipv6alloc", 10**3, 3e-6),
+        _row("S8", "floor", 10**3, 1e-6),
+        _row("S8", "ipv6alloc", 2 * 10**5, 8e-6),
+        _row("S8", "floor", 2 * 10**5, 1e-6),
+        _row("S9", assign, 10**3, 3e-5),
+        _row("S9", assign, 10**4, 4.8e-5),
+        _row("S9", work, 10**4, 1.5e-5),
+        _row("S9", assign, 2 * 10**4, 3.2e-5),
+        _row("S9", work, 2 * 10**4, 2e-5),
+    ]
+    node_memory = [
+        bench_run.NodeMemoryRow(assign, 10**3, 900.0, 950.0, bench_run.OK),
+        bench_run.NodeMemoryRow(assign, 2 * 10**4, 1600.0, 1700.0, bench_run.OK),
+    ]
+    targets = bench_run.compute_targets(rows, [], 60, node_memory)
+    assert len(targets) == 20
+    s4 = _target(targets, "S4")
+    assert (s4.measured, s4.met, s4.bar) == ("1.25", "yes", "<= 1.5")
+    s8 = _target(targets, "S8")
+    assert (s8.measured, s8.met) == ("8.00", "yes")  # at the largest N both ran
+    ratio = _target(targets, "S9 NodeAllocator.assign")
+    assert (ratio.measured, ratio.met) == ("1.60", "yes")
+    assert "N=20,000" in ratio.detail
+    memory = _target(targets, "S9 memory")
+    assert (memory.measured, memory.met) == ("1600", "no")  # the largest N measured
+    planning = _target(targets, "S9 planning")
+    assert (planning.measured, planning.met) == ("1.60", "no")
+    assert bench_run.compute_targets([], [], 60)[-1].met == "not measured"
