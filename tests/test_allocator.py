@@ -1225,7 +1225,7 @@ _WITHIN_PROBES = ["10.0.0.0/22", "10.0.0.0/23", "10.0.1.0/24", "10.0.1.64/26", "
 def test_reserved_and_pools_within_match_brute_force(
     reserved: list[str], pools: list[str], probe: str
 ) -> None:
-    a = PrefixAllocator(sorted(pools, key=lambda t: P(t).prefixlen), reserved=reserved)
+    a = PrefixAllocator(sorted(pools, key=lambda t: Prefix.coerce(t).prefixlen), reserved=reserved)
     box = Prefix.coerce(probe)
     expected = sorted({p for p in a.reserved() if p.subnet_of(box)})
     assert list(a.reserved_within(box)) == expected
