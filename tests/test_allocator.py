@@ -1231,3 +1231,17 @@ def test_reserved_and_pools_within_match_brute_force(
     assert list(a.reserved_within(box)) == expected
     nested = sorted(p for p in a.pools if p.subnet_of(box) and p != box)
     assert list(a.pools_within(box)) == nested
+
+
+def test_an_equal_pool_value_built_afresh_takes_the_same_path() -> None:
+    same, fresh = PrefixAllocator(["2001:db8::/48"]), PrefixAllocator(["2001:db8::/48"])
+    pool = "2001:db8::/48"
+    got_same = [same.allocate(80, pool=pool) for _ in range(50)]
+    got_fresh = [fresh.allocate(80, pool="2001:db8::/" + str(48)) for _ in range(50)]
+    assert got_same == got_fresh
+    assert fresh._run is not None, "repeated equal requests open a run"
+    assert fresh.allocate(80, pool=Prefix.parse(pool)) == same.allocate(80, pool=pool)
+    with pytest.raises(InvalidPrefixError, match="must be an integer"):
+        fresh.allocate(True, pool="2001:db8::/" + str(48))
+    fresh._check()
+    assert fresh.snapshot() == same.snapshot()

@@ -296,9 +296,10 @@ class PrefixAllocator:
         ipv6alloc.PoolExhaustedError: pool '10.0.0.0/23' has no free /24 left
         """
         # The hot path: the block right after the previous one, while its gap lasts (see Run).
-        # ``is`` compares arguments with the run's own objects: it never mistakes a bool or a
-        # float for the int, and at worst sends an equal value the long way. The lock is taken
-        # by hand: half the cost of a ``with`` statement.
+        # ``is`` compares the lengths and versions with the run's own objects (small ints are
+        # shared), so a bool or a float never passes for the int; ``pool=`` text or a Prefix
+        # equal to the run's takes the path too, not only the very same object. The lock is
+        # taken by hand: half the cost of a ``with`` statement.
         lock = self._lock
         lock.acquire()
         try:
@@ -306,7 +307,7 @@ class PrefixAllocator:
             if (
                 run is not None
                 and run.prefixlen is prefixlen
-                and run.key is pool
+                and (run.key is pool or run.key == pool)
                 and run.wanted is version
             ):
                 start = run.next
@@ -409,7 +410,12 @@ class PrefixAllocator:
         pool.count += 1
         by_len = pool.by_len
         by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
-        if fam.last_len is prefixlen and fam.last_key is key and fam.last_wanted is wanted:
+        last_key = fam.last_key
+        if (
+            fam.last_len is prefixlen
+            and (last_key is key or last_key == key)
+            and fam.last_wanted is wanted
+        ):
             if end + size <= gap_end and self._run is None:
                 # The request repeats the previous one of this family: it will likely come
                 # again, and would then take the blocks that follow in this gap (lowest

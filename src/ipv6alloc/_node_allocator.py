@@ -161,6 +161,7 @@ class NodeAllocator:
         # A node's reservation -> the node (or nodes) that made it: what gives way to a restored
         # prefix is found in O(log n + k), not by a scan of every node.
         self._reservers: dict[Prefix, str | tuple[str, ...]] = {}
+        self._cluster_reasons: dict[tuple[int, str], str] = {}
 
     # -- properties -------------------------------------------------------------------------
 
@@ -507,7 +508,11 @@ class NodeAllocator:
             raise PolicyError(f"node {quote(name)} has no usable IPv{version} subnet{why}")
         mask = self._masks[version]
         prefix = self._allocator.allocate(mask, pool=pool, owner=name)
-        reason = f"/{mask} from the IPv{version} cluster pool {pool}{why}"
+        # One text per family and cause, shared by every node it applies to.
+        reason = self._cluster_reasons.get((version, why))
+        if reason is None:
+            reason = f"/{mask} from the IPv{version} cluster pool {pool}{why}"
+            self._cluster_reasons[version, why] = reason
         return FamilyAssignment(prefix, "cluster", pool, reason)
 
     def _assign_ipv6(self, rec: Record, skipped: list[str]) -> FamilyAssignment:
