@@ -349,7 +349,7 @@ class PrefixAllocator:
             raise InvalidPrefixError(f"IP version must be 4 or 6, not {quote(wanted)}")
         if owner is not None:
             _check_owner(owner)
-        # Only immutable ``pool=`` values may open a run: it is matched by identity.
+        # Only immutable ``pool=`` values may open a run: they are matched by identity or equality.
         key = pool if pool is None or type(pool) in (str, Prefix) else _NO_KEY
         if pool is not None:
             target = self._pool(pool if type(pool) is Prefix else Prefix.coerce(pool))

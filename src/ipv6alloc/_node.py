@@ -114,7 +114,7 @@ class Node:
         return cls(name, tuple(sorted(found)), parsed_subnets, uid)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class FamilyAssignment:
     """How one family's pod prefix was chosen.
 
@@ -123,15 +123,49 @@ class FamilyAssignment:
         source: ``"provider"`` (the node's own subnet), ``"cluster"`` (the cluster pool) or
             ``"restored"`` (adopted from what the node already held).
         pool: The pool it was carved from (None when restored outside every pool).
-        reason: One sentence saying why.
+        reason: One sentence saying why (for a provider prefix, its decision's reason, written
+            when it is read).
         decision: The policy's decision, for provider prefixes.
+
+    Raises:
+        InvalidPrefixError: neither a reason nor a decision to take it from.
     """
 
     prefix: Prefix
     source: Source
     pool: Prefix | None
-    reason: str
-    decision: Decision | None = None
+    _reason: str | None  # None: the decision's
+    decision: Decision | None
+
+    def __init__(
+        self,
+        prefix: Prefix,
+        source: Source,
+        pool: Prefix | None,
+        reason: str | None,
+        decision: Decision | None = None,
+    ) -> None:
+        if reason is None and decision is None:
+            raise InvalidPrefixError("a family assignment needs a reason or a decision")
+        put = object.__setattr__
+        put(self, "prefix", prefix)
+        put(self, "source", source)
+        put(self, "pool", pool)
+        put(self, "_reason", reason)
+        put(self, "decision", decision)
+
+    @property
+    def reason(self) -> str:
+        """One sentence saying why this prefix was chosen."""
+        if self._reason is not None or self.decision is None:
+            return self._reason or ""
+        return self.decision.reason
+
+    def __repr__(self) -> str:
+        return (
+            f"FamilyAssignment(prefix={self.prefix!r}, source={self.source!r}, "
+            f"pool={self.pool!r}, reason={self.reason!r}, decision={self.decision!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -524,7 +524,7 @@ class NodeAllocator:
             except PoolExhaustedError as e:
                 skipped.append(f"{decision.interface}: {e}")
                 continue
-            return FamilyAssignment(prefix, "provider", decision.pool, decision.reason, decision)
+            return FamilyAssignment(prefix, "provider", decision.pool, None, decision)
         if not self._fallback or 6 not in self._cluster:
             detail = "; ".join(skipped) if skipped else "it has no IPv6 subnet"
             raise PolicyError(f"node {quote(rec.name)} has no usable IPv6 subnet ({detail})")

@@ -82,7 +82,7 @@ def _dump_record(rec: Record) -> dict[str, Any]:
                     "prefix": str(f.prefix),
                     "source": f.source,
                     "pool": None if f.pool is None else str(f.pool),
-                    "reason": f.reason,
+                    "reason": f._reason,  # null: the decision's
                     "decision": None if f.decision is None else _dump_decision(f.decision),
                 }
                 for f in rec.assignment.families
@@ -237,7 +237,7 @@ def _load_record(item: Mapping[str, Any]) -> Record:
                     Prefix.parse(_snap.field(f, "prefix", "families")),
                     source,
                     None if pool is None else Prefix.parse(pool),
-                    _snap.field(f, "reason", "families"),
+                    _optional_text(f, "reason"),
                     None if decision is None else _load_decision(decision),
                 )
             )

@@ -28,14 +28,14 @@ and the subnet-router anycast address'
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ._errors import ConfigurationError, InvalidPrefixError, PolicyError, quote
 from ._interface import Decision, Interface, first_address
 from ._prefix import Prefix, prefix_items
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from ._interface import InterfaceLike
     from ._prefix import AddressLike
@@ -109,8 +109,8 @@ def _count(n: int) -> str:
 # -- the reference table -------------------------------------------------------------------------
 
 
-def _talos(interface: Interface) -> tuple[Prefix, int, str]:
-    """The reference table: ``(pool, pod prefix length, reason)``, or PolicyError."""
+def _talos(interface: Interface) -> tuple[Prefix, int]:
+    """The reference table: ``(pool, pod prefix length)``, or PolicyError."""
     p = interface.prefixlen
     if p == _WIDTH:
         raise _no_room(interface)
@@ -120,22 +120,31 @@ def _talos(interface: Interface) -> tuple[Prefix, int, str]:
             "(the reference table needs a /123 or shorter)"
         )
     if p < 64:
-        pool = Prefix._trusted(6, first_address(interface.address, 64), 64)
+        return Prefix._trusted(6, first_address(interface.address, 64), 64), 80
+    if p >= 120:
+        return interface.subnet, p
+    return interface.subnet, p + _talos_extra(p)
+
+
+def _talos_extra(p: int) -> int:
+    """How many bits the reference table adds to a /64-/119 subnet."""
+    return 16 if p < 100 else 8 if p < 106 else 4 if p < 112 else 2 if p < 119 else 1
+
+
+def _talos_reason(interface: Interface, pool: Prefix) -> str:
+    """Why the reference table gives what :func:`_talos` returns."""
+    p = interface.prefixlen
+    if p < 64:
         return (
-            pool,
-            80,
-            (
-                f"{interface} is a /{p}, shorter than /64: pods get /80 blocks from {pool}, "
-                "the /64 holding the address (the reference table)"
-            ),
+            f"{interface} is a /{p}, shorter than /64: pods get /80 blocks from {pool}, "
+            "the /64 holding the address (the reference table)"
         )
-    subnet = interface.subnet
     if p >= 120:
         whole = f"pods get the whole subnet as one /{p} block (the reference table)"
-        return subnet, p, f"{interface} is a /{p}: {whole}"
-    extra = 16 if p < 100 else 8 if p < 106 else 4 if p < 112 else 2 if p < 119 else 1
+        return f"{interface} is a /{p}: {whole}"
+    extra = _talos_extra(p)
     blocks = f"pods get /{p + extra} blocks from it (P+{extra}, the reference table)"
-    return subnet, p + extra, f"{interface} is a /{p}: {blocks}"
+    return f"{interface} is a /{p}: {blocks}"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -176,8 +185,14 @@ class TalosPolicy:
         """
         iface = Interface.parse(interface)
         _caller_reserved(reserved)
-        pool, prefixlen, reason = _talos(iface)
-        return Decision(iface, pool, prefixlen, reason, (), self.name, reserve_node_addresses=False)
+        pool, prefixlen = _talos(iface)
+        return Decision._explained(
+            iface, pool, prefixlen, self, (), self.name, reserve_node_addresses=False
+        )
+
+    def _explain(self, decision: Decision) -> str:
+        """The reason of one of this policy's decisions, written when it is read."""
+        return _talos_reason(decision.interface, decision.pool)
 
     def __repr__(self) -> str:
         return "TalosPolicy()"
@@ -262,7 +277,7 @@ class SafePolicy:
                 "(its halves are single addresses)"
             )
         if p < 120:
-            pool, prefixlen, reason = _talos(iface)
+            pool, prefixlen = _talos(iface)
             size = 1 << (_WIDTH - prefixlen)
             if size < self.min_pod_addresses:
                 raise PolicyError(
@@ -272,8 +287,7 @@ class SafePolicy:
                 )
             held = _reserve(iface, pool, caller)
             _require_free_block(iface, pool, prefixlen, held)
-            reason += f", except blocks holding one of its {_count(len(held))}"
-            return Decision(iface, pool, prefixlen, reason, held, self.name)
+            return Decision._explained(iface, pool, prefixlen, self, held, self.name)
         prefixlen = p + 1
         half = 1 << (_WIDTH - prefixlen)
         if half < self.min_pod_addresses:
@@ -284,8 +298,22 @@ class SafePolicy:
         pool = iface.subnet
         held = _reserve(iface, pool, caller)
         _require_free_block(iface, pool, prefixlen, held)
+        return Decision._explained(iface, pool, prefixlen, self, held, self.name)
+
+    def _explain(self, decision: Decision) -> str:
+        """The reason of one of this policy's decisions, written when it is read."""
+        iface, pool, prefixlen, held = (
+            decision.interface,
+            decision.pool,
+            decision.prefixlen,
+            decision.reserved,
+        )
+        p = iface.prefixlen
+        if p < 120:
+            reason = _talos_reason(iface, pool)
+            return f"{reason}, except blocks holding one of its {_count(len(held))}"
         # The lower half always holds the subnet-router anycast address: pods take the upper.
-        upper = Prefix._trusted(6, pool.value + half, prefixlen)
+        upper = Prefix._trusted(6, pool.value + (1 << (_WIDTH - prefixlen)), prefixlen)
         lower_holds = []
         if iface.address < upper.value:
             lower_holds.append("the node address")
@@ -299,11 +327,10 @@ class SafePolicy:
         if len(lower_holds) > 1:
             holds = ", ".join(lower_holds[:-1]) + " and " + lower_holds[-1]
         verdict = "hands out whole" if p < 124 else "refuses as too small"
-        reason = (
+        return (
             f"{iface} is a /{p}, which the reference table {verdict}: pods get the upper "
             f"/{prefixlen} half {upper} instead, because the lower half holds {holds}"
         )
-        return Decision(iface, pool, prefixlen, reason, held, self.name)
 
     def __repr__(self) -> str:
         if self.min_pod_addresses == 16:
@@ -332,48 +359,71 @@ def _bounds_repr(min_prefixlen: int, max_prefixlen: int) -> str:
     return text
 
 
-def _carve(
-    interface: InterfaceLike,
-    reserved: Iterable[AddressLike],
-    *,
-    policy: str,
-    wanted: Callable[[int], tuple[int, str]],
-    bounds: tuple[int, int],
-) -> Decision:
-    """Shared body of the length policies: clamp, check the fit, reserve.
+class _LengthPolicy(Protocol):
+    """What :func:`_carve` needs of a length policy (Fixed, ExtraBits, Pods)."""
 
-    ``wanted`` maps the subnet length P to the pod prefix length before clamping and a short
-    text saying how it was computed.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def min_prefixlen(self) -> int: ...
+
+    @property
+    def max_prefixlen(self) -> int: ...
+
+    def _wanted(self, p: int) -> tuple[int, str]: ...
+
+    def _explain(self, decision: Decision) -> str: ...
+
+
+def _lengths(policy: _LengthPolicy, p: int) -> tuple[int, str]:
+    """The clamped pod prefix length for a /``p`` subnet, and a short text of how it came.
+
+    ``policy._wanted`` maps P to the length before clamping and how it was computed.
     """
-    iface = Interface.parse(interface)
-    caller = _caller_reserved(reserved)
-    p = iface.prefixlen
-    q = quote(str(iface))
-    if p == _WIDTH:
-        raise _no_room(iface)
-    length, how = wanted(p)
-    prefixlen = min(max(length, bounds[0]), bounds[1])
+    length, how = policy._wanted(p)
+    prefixlen = min(max(length, policy.min_prefixlen), policy.max_prefixlen)
     if prefixlen != length:
         how += f" = /{length}" if how.startswith("P+") else ""
         how += f", clamped to /{prefixlen}"
+    return prefixlen, how
+
+
+def _carve(
+    policy: _LengthPolicy, interface: InterfaceLike, reserved: Iterable[AddressLike]
+) -> Decision:
+    """Shared body of the length policies: clamp, check the fit, reserve."""
+    iface = Interface.parse(interface)
+    caller = _caller_reserved(reserved)
+    p = iface.prefixlen
+    if p == _WIDTH:
+        raise _no_room(iface)
+    prefixlen, how = _lengths(policy, p)
     if prefixlen < p:
         raise PolicyError(
-            f"{q} is a /{p}: a /{prefixlen} pod prefix ({how}) does not fit in it; "
-            f"pod prefixes must be /{p} or longer"
+            f"{quote(str(iface))} is a /{p}: a /{prefixlen} pod prefix ({how}) does not fit in "
+            f"it; pod prefixes must be /{p} or longer"
         )
     if prefixlen == p:
         raise PolicyError(
-            f"{q} is a /{p}: a /{prefixlen} pod prefix ({how}) would be the whole subnet, "
-            f"which holds the node address; use a length longer than /{p}"
+            f"{quote(str(iface))} is a /{p}: a /{prefixlen} pod prefix ({how}) would be the "
+            f"whole subnet, which holds the node address; use a length longer than /{p}"
         )
     pool = iface.subnet
     held = _reserve(iface, pool, caller)
     _require_free_block(iface, pool, prefixlen, held)
-    reason = (
-        f"{iface} is a /{p}: pods get /{prefixlen} blocks from it ({how}), "
-        f"except blocks holding one of its {_count(len(held))}"
+    return Decision._explained(iface, pool, prefixlen, policy, held, policy.name)
+
+
+def _carve_reason(policy: _LengthPolicy, decision: Decision) -> str:
+    """The reason of a decision :func:`_carve` made, written when it is read."""
+    iface = decision.interface
+    p = iface.prefixlen
+    _, how = _lengths(policy, p)
+    return (
+        f"{iface} is a /{p}: pods get /{decision.prefixlen} blocks from it ({how}), "
+        f"except blocks holding one of its {_count(len(decision.reserved))}"
     )
-    return Decision(iface, pool, prefixlen, reason, held, policy)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -426,13 +476,13 @@ does not fit in it; pod prefixes must be /80 or longer
                 /128, or every block holds a reserved address.
             InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
         """
-        return _carve(
-            interface,
-            reserved,
-            policy=self.name,
-            wanted=lambda _p: (self.prefixlen, f"fixed /{self.prefixlen}"),
-            bounds=(self.min_prefixlen, self.max_prefixlen),
-        )
+        return _carve(self, interface, reserved)
+
+    def _wanted(self, p: int) -> tuple[int, str]:
+        return self.prefixlen, f"fixed /{self.prefixlen}"
+
+    def _explain(self, decision: Decision) -> str:
+        return _carve_reason(self, decision)
 
     def __repr__(self) -> str:
         bounds = _bounds_repr(self.min_prefixlen, self.max_prefixlen)
@@ -488,13 +538,13 @@ except blocks holding one of its 2 reserved addresses'
                 subnet is a /128, or every block holds a reserved address.
             InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
         """
-        return _carve(
-            interface,
-            reserved,
-            policy=self.name,
-            wanted=lambda p: (p + self.bits, f"P+{self.bits}"),
-            bounds=(self.min_prefixlen, self.max_prefixlen),
-        )
+        return _carve(self, interface, reserved)
+
+    def _wanted(self, p: int) -> tuple[int, str]:
+        return p + self.bits, f"P+{self.bits}"
+
+    def _explain(self, decision: Decision) -> str:
+        return _carve_reason(self, decision)
 
     def __repr__(self) -> str:
         bounds = _bounds_repr(self.min_prefixlen, self.max_prefixlen)
@@ -553,14 +603,14 @@ longer than /121
                 subnet is a /128, or every block holds a reserved address.
             InvalidPrefixError: ``interface`` or a ``reserved`` entry is not valid.
         """
+        return _carve(self, interface, reserved)
+
+    def _wanted(self, p: int) -> tuple[int, str]:
         length = _WIDTH - (self.max_pods - 1).bit_length()
-        return _carve(
-            interface,
-            reserved,
-            policy=self.name,
-            wanted=lambda _p: (length, f"/{length} holds {self.max_pods} pods"),
-            bounds=(self.min_prefixlen, self.max_prefixlen),
-        )
+        return length, f"/{length} holds {self.max_pods} pods"
+
+    def _explain(self, decision: Decision) -> str:
+        return _carve_reason(self, decision)
 
     def __repr__(self) -> str:
         bounds = _bounds_repr(self.min_prefixlen, self.max_prefixlen)

@@ -10,16 +10,15 @@ node's subnet wins, and a default covers the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, overload
 
 from ._errors import ConfigurationError, PolicyError, quote
-from ._interface import Interface, first_address
+from ._interface import Decision, Interface, first_address
 from ._policy import SafePolicy
 from ._prefix import Prefix
 
 if TYPE_CHECKING:
-    from ._interface import Decision, InterfaceLike, Policy
+    from ._interface import InterfaceLike, Policy
     from ._prefix import AddressLike
 
 __all__ = ["ProviderPolicy"]
@@ -161,10 +160,14 @@ except blocks holding one of its 2 reserved addresses'
             decision = policy.choose(iface, reserved)
         except PolicyError as exc:
             raise PolicyError(f"{head}: {exc}") from exc
-        return replace(
-            decision,
-            reason=f"{head}: {decision.reason}",
-            policy=f"provider({label})/{decision.policy}",
+        return Decision._explained(
+            decision.interface,
+            decision.pool,
+            decision.prefixlen,
+            _RuleReason(head, decision),
+            decision.reserved,
+            f"provider({label})/{decision.policy}",
+            decision.reserve_node_addresses,
         )
 
     def __repr__(self) -> str:
@@ -177,3 +180,16 @@ def _check_policy(what: str, policy: object) -> None:
         raise ConfigurationError(
             f"{what} must be a policy with a choose() method, not {quote(policy, use_repr=True)}"
         )
+
+
+class _RuleReason:
+    """Writes a :class:`ProviderPolicy` decision's reason: the rule, then the inner reason."""
+
+    __slots__ = ("head", "inner")
+
+    def __init__(self, head: str, inner: Decision) -> None:
+        self.head = head
+        self.inner = inner
+
+    def _explain(self, decision: Decision) -> str:
+        return f"{self.head}: {self.inner.reason}"
