@@ -559,9 +559,9 @@ _OPTIMIZED = textwrap.dedent(
     a.allocate(24)
     a._check()
     pool = next(iter(a._order))
-    pool.count += 1
+    pool.allocated_prefixes += 1
     print(caught(a._check))
-    pool.count -= 1
+    pool.allocated_prefixes -= 1
     a._families[4].blocks._len += 1  # an index's own _check
     print(caught(a._check))
     a._families[4].blocks._len -= 1

@@ -233,9 +233,10 @@ class PrefixAllocator:
             self._settle(p.version)
             fam = self._families[p.version]
             pool = self._pool(p)
-            if pool.count:
+            if pool.allocated_prefixes:
                 raise PrefixConflictError(
-                    f"pool {quote(p)} still holds {pool.count} allocation(s); release them first"
+                    f"pool {quote(p)} still holds {pool.allocated_prefixes} allocation(s); "
+                    "release them first"
                 )
             parent = pool.parent
             for child in pool.children:
@@ -307,8 +308,8 @@ class PrefixAllocator:
             if (
                 run is not None
                 and run.prefixlen is prefixlen
-                and (run.key is pool or run.key == pool)
-                and run.wanted is version
+                and (run.pool_arg is pool or run.pool_arg == pool)
+                and run.version_arg is version
             ):
                 start = run.next
                 end = start + run.size
@@ -406,15 +407,15 @@ class PrefixAllocator:
         fam.blocks.add(start, prefixlen)  # what _record does, inlined
         if owner is not None:
             fam.owners[start] = owner
-        pool.allocated += size
-        pool.count += 1
-        by_len = pool.by_len
+        pool.allocated_addresses += size
+        pool.allocated_prefixes += 1
+        by_len = pool.by_prefixlen
         by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
-        last_key = fam.last_key
+        last_key = fam.last_pool_arg
         if (
-            fam.last_len is prefixlen
+            fam.last_prefixlen is prefixlen
             and (last_key is key or last_key == key)
-            and fam.last_wanted is wanted
+            and fam.last_version_arg is wanted
         ):
             if end + size <= gap_end and self._run is None:
                 # The request repeats the previous one of this family: it will likely come
@@ -422,10 +423,16 @@ class PrefixAllocator:
                 # placement found none lower; next-fit's cursor now points at them). A run
                 # pending in the other IP family is left alone: one run at a time.
                 self._run = Run(
-                    pool, fam, key=key, wanted=wanted, prefixlen=prefixlen, start=end, limit=gap_end
+                    pool,
+                    fam,
+                    pool_arg=key,
+                    version_arg=wanted,
+                    prefixlen=prefixlen,
+                    start=end,
+                    limit=gap_end,
                 )
         else:
-            fam.last_len, fam.last_key, fam.last_wanted = prefixlen, key, wanted
+            fam.last_prefixlen, fam.last_pool_arg, fam.last_version_arg = prefixlen, key, wanted
         return _trusted(pool.version, start, prefixlen)
 
     def _settle(self, version: int | None = None) -> None:
@@ -438,7 +445,7 @@ class PrefixAllocator:
         run = self._run
         if run is None:
             return
-        serves_one_family = run.key is not None or run.wanted is not None
+        serves_one_family = run.pool_arg is not None or run.version_arg is not None
         if version is not None and run.version != version and serves_one_family:
             return
         self._run = None
@@ -448,9 +455,9 @@ class PrefixAllocator:
         pool, prefixlen, count = run.pool, run.prefixlen, len(run.starts)
         pool.carve(base, end)
         run.family.blocks.add_run(run.starts, prefixlen)
-        pool.allocated += end - base
-        pool.count += count
-        pool.by_len[prefixlen] = pool.by_len.get(prefixlen, 0) + count
+        pool.allocated_addresses += end - base
+        pool.allocated_prefixes += count
+        pool.by_prefixlen[prefixlen] = pool.by_prefixlen.get(prefixlen, 0) + count
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
 
@@ -459,9 +466,9 @@ class PrefixAllocator:
         fam.blocks.add(start, prefixlen)
         if owner is not None:
             fam.owners[start] = owner
-        pool.allocated += 1 << (fam.width - prefixlen)
-        pool.count += 1
-        by_len = pool.by_len
+        pool.allocated_addresses += 1 << (fam.width - prefixlen)
+        pool.allocated_prefixes += 1
+        by_len = pool.by_prefixlen
         by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
 
     def occupy(self, prefix: PrefixLike, *, owner: Hashable = None) -> Prefix:
@@ -532,13 +539,13 @@ class PrefixAllocator:
             fam.blocks.remove(start)
             fam.owners.pop(start, None)
             pool.fill(start, start + size)
-            pool.allocated -= size
-            pool.count -= 1
-            left = pool.by_len[p.prefixlen] - 1
+            pool.allocated_addresses -= size
+            pool.allocated_prefixes -= 1
+            left = pool.by_prefixlen[p.prefixlen] - 1
             if left:
-                pool.by_len[p.prefixlen] = left
+                pool.by_prefixlen[p.prefixlen] = left
             else:
-                del pool.by_len[p.prefixlen]
+                del pool.by_prefixlen[p.prefixlen]
 
     # -- reservations -----------------------------------------------------------------------
 
@@ -573,23 +580,23 @@ class PrefixAllocator:
                     f"{quote(self._text(fam, a))}{self._owner_text(fam, a)}"
                 )
             key = start << 8 | length
-            count = fam.given.get(key, 0) + 1
-            fam.given[key] = count
+            count = fam.reserve_counts.get(key, 0) + 1
+            fam.reserve_counts[key] = count
             if count > 1:
                 return p
             r = fam.reservation_overlapping(start, end)
-            if r is not None and r <= start and fam.resv_end[r] >= end:
-                fam.nested.add(key)
+            if r is not None and r <= start and fam.reserved_end[r] >= end:
+                fam.nested_keys.add(key)
                 return p  # inside a reserved range already
             # Without an overlapping range (r is None), none starts inside either.
-            if r is not None and fam.resv.any_in(start, end):
+            if r is not None and fam.reserved_starts.any_in(start, end):
                 width = fam.width
-                for inner in list(fam.resv.irange(start, end)):  # now nested in this one
-                    size = fam.resv_end.pop(inner) - inner
-                    fam.resv.remove(inner)
-                    fam.nested.add(inner << 8 | (width + 1 - size.bit_length()))
-            fam.resv.add(start)
-            fam.resv_end[start] = end
+                for inner in list(fam.reserved_starts.irange(start, end)):  # now nested in this one
+                    size = fam.reserved_end.pop(inner) - inner
+                    fam.reserved_starts.remove(inner)
+                    fam.nested_keys.add(inner << 8 | (width + 1 - size.bit_length()))
+            fam.reserved_starts.add(start)
+            fam.reserved_end[start] = end
             # Out of the gaps of every pool it touches: the innermost holding it, and those inside.
             pool = fam.innermost(start, length)
             if pool is not None:
@@ -614,29 +621,29 @@ class PrefixAllocator:
             fam = self._families[p.version]
             start, length = p.value, p.prefixlen
             key = start << 8 | length
-            count = fam.given.get(key, 0)
+            count = fam.reserve_counts.get(key, 0)
             if not count:
                 raise NotAllocatedError(f"{quote(p)} is not reserved")
             if count > 1:
-                fam.given[key] = count - 1
+                fam.reserve_counts[key] = count - 1
                 return
-            del fam.given[key]
+            del fam.reserve_counts[key]
             end = start + p.num_addresses
-            if fam.resv_end.get(start) != end:
-                fam.nested.remove(key)
+            if fam.reserved_end.get(start) != end:
+                fam.nested_keys.remove(key)
                 return  # it lay inside another reservation: nothing becomes free
-            fam.resv.remove(start)
-            del fam.resv_end[start]
+            fam.reserved_starts.remove(start)
+            del fam.reserved_end[start]
             # The outermost reservations it covered become maximal again (shorter prefixes
             # come first among those of one start).
             covered_to = start
-            for k in list(fam.nested.irange(start << 8, end << 8)):
+            for k in list(fam.nested_keys.irange(start << 8, end << 8)):
                 lo = k >> 8
                 if lo >= covered_to:
                     hi = lo + (1 << (fam.width - (k & 0xFF)))
-                    fam.nested.remove(k)
-                    fam.resv.add(lo)
-                    fam.resv_end[lo] = hi
+                    fam.nested_keys.remove(k)
+                    fam.reserved_starts.add(lo)
+                    fam.reserved_end[lo] = hi
                     covered_to = hi
             pool = fam.innermost(start, length)
             if pool is not None:
@@ -739,10 +746,10 @@ class PrefixAllocator:
             start, end = p.value, p.value + p.num_addresses
             width = fam.width
             keys = [
-                s << 8 | (width + 1 - (fam.resv_end[s] - s).bit_length())
-                for s in fam.resv.irange(start, end)
+                s << 8 | (width + 1 - (fam.reserved_end[s] - s).bit_length())
+                for s in fam.reserved_starts.irange(start, end)
             ]
-            keys.extend(fam.nested.irange(start << 8, end << 8))
+            keys.extend(fam.nested_keys.irange(start << 8, end << 8))
             keys.sort()
             return tuple(
                 _trusted(p.version, key >> 8, key & 0xFF)
@@ -812,9 +819,9 @@ class PrefixAllocator:
             out: list[Prefix] = []
             for version in (4, 6):
                 fam = self._families[version]
-                for key in sorted(fam.given):
+                for key in sorted(fam.reserve_counts):
                     start, length = key >> 8, key & 0xFF
-                    out.extend([_trusted(version, start, length)] * fam.given[key])
+                    out.extend([_trusted(version, start, length)] * fam.reserve_counts[key])
             return tuple(out)
 
     def free_blocks(self, pool: PrefixLike) -> tuple[Prefix, ...]:
@@ -865,19 +872,19 @@ class PrefixAllocator:
                     PoolStatistics(
                         pool=pool.prefix,
                         size=size,
-                        allocated_addresses=pool.allocated,
-                        allocated_prefixes=pool.count,
-                        unavailable_addresses=size - pool.allocated - pool.free,
+                        allocated_addresses=pool.allocated_addresses,
+                        allocated_prefixes=pool.allocated_prefixes,
+                        unavailable_addresses=size - pool.allocated_addresses - pool.free,
                         free_addresses=pool.free,
                         largest_free_prefixlen=pool.largest_class(),
-                        by_prefixlen=dict(sorted(pool.by_len.items())),
+                        by_prefixlen=dict(sorted(pool.by_prefixlen.items())),
                         free_bounds=pool.bounds(),
                     )
                 )
             return AllocatorStatistics(
                 pools=tuple(stats),
                 allocations=sum(len(f.blocks) for f in self._families.values()),
-                reservations=sum(sum(f.given.values()) for f in self._families.values()),
+                reservations=sum(sum(f.reserve_counts.values()) for f in self._families.values()),
             )
 
     def __len__(self) -> int:
@@ -940,7 +947,7 @@ class PrefixAllocator:
         for fam in self._families.values():
             # The last request's arguments are compared by identity (see Run): an unpickled
             # sentinel is another object, so forget them; the next request starts afresh.
-            fam.last_len = fam.last_key = fam.last_wanted = None
+            fam.last_prefixlen = fam.last_pool_arg = fam.last_version_arg = None
 
     # -- snapshots --------------------------------------------------------------------------
 
@@ -1067,7 +1074,7 @@ class PrefixAllocator:
             )
         r = fam.reservation_overlapping(start, end)
         if r is not None:
-            hi = fam.resv_end[r]
+            hi = fam.reserved_end[r]
             text = next(
                 str(_trusted(fam.version, s, length))
                 for s, length in blocks_in_range(r, hi, fam.width)

@@ -28,8 +28,8 @@ def check_allocator(allocator: PrefixAllocator) -> None:
     run_blocks = _check_run(allocator)
     for version, fam in allocator._families.items():
         fam.blocks._check()
-        fam.resv._check()
-        fam.nested._check()
+        fam.reserved_starts._check()
+        fam.nested_keys._check()
         fam.pool_keys._check()
         width = fam.width
         lengths = dict(fam.blocks)
@@ -69,15 +69,15 @@ def check_allocator(allocator: PrefixAllocator) -> None:
                 "children are the pools whose parent it is",
             )
             own = [(s, e) for s, e in zip(starts, ends, strict=True) if home[s] is pool]
-            require(pool.count == len(own), "count is the pool's own allocations")
+            require(pool.allocated_prefixes == len(own), "count is the pool's own allocations")
             require(
-                pool.allocated == sum(e - s for s, e in own),
+                pool.allocated_addresses == sum(e - s for s, e in own),
                 "allocated is the addresses of the pool's own allocations",
             )
             by_len: dict[int, int] = {}
             for s, _ in own:
                 by_len[lengths[s]] = by_len.get(lengths[s], 0) + 1
-            require(by_len == pool.by_len, "by_len counts the pool's allocations by length")
+            require(by_len == pool.by_prefixlen, "by_prefixlen counts the pool's allocations")
             expected: list[tuple[int, int]] = []
             taken = sorted(
                 own
@@ -118,11 +118,11 @@ def _check_run(allocator: PrefixAllocator) -> set[int]:
         found = pool.find(run.prefixlen, pool.start)
         require(found is not None, "lowest: the run's first block is free")
         require(found is not None and found[0] == run.base, "lowest: nothing free below the run")
-    if run.key is None:  # pools tried in order: those before this one have no room
+    if run.pool_arg is None:  # pools tried in order: those before this one have no room
         for other in allocator._order:
             if other is pool:
                 break
-            wanted = run.wanted is None or run.wanted == other.version
+            wanted = run.version_arg is None or run.version_arg == other.version
             if wanted and other.prefixlen <= run.prefixlen <= other.width:
                 require(
                     other.find(run.prefixlen, other.start) is None,
@@ -150,15 +150,19 @@ def _check_reservations(fam: Family) -> None:
     The maximal reserved ranges are exactly the union of the given reservations, and every
     other given one is listed as nested.
     """
-    require(all(c > 0 for c in fam.given.values()), "reservation counts are positive")
+    require(all(c > 0 for c in fam.reserve_counts.values()), "reservation counts are positive")
     merged: list[tuple[int, int]] = []
     inside: list[int] = []
-    for key in sorted(fam.given):
+    for key in sorted(fam.reserve_counts):
         lo, hi = key >> 8, (key >> 8) + (1 << (fam.width - (key & 0xFF)))
         if merged and lo < merged[-1][1]:
             inside.append(key)  # nested in the previous one (prefixes never partly overlap)
             continue
         merged.append((lo, hi))
-    require(merged == [(s, fam.resv_end[s]) for s in fam.resv], "maximal reservations")
-    require(set(fam.resv_end) == set(fam.resv), "each maximal reservation has its end")
-    require(inside == list(fam.nested), "nested reservations")
+    require(
+        merged == [(s, fam.reserved_end[s]) for s in fam.reserved_starts], "maximal reservations"
+    )
+    require(
+        set(fam.reserved_end) == set(fam.reserved_starts), "each maximal reservation has its end"
+    )
+    require(inside == list(fam.nested_keys), "nested reservations")

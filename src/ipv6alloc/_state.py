@@ -26,10 +26,10 @@ class Pool(GapIndex):
     """
 
     __slots__ = (
-        "allocated",
-        "by_len",
+        "allocated_addresses",
+        "allocated_prefixes",
+        "by_prefixlen",
         "children",
-        "count",
         "cursor",
         "parent",
         "prefixlen",
@@ -46,9 +46,9 @@ class Pool(GapIndex):
         self.parent: Pool | None = None
         # The pools nested directly inside, as an ordered set (O(1) to add and remove).
         self.children: dict[Pool, None] = {}
-        self.allocated = 0
-        self.count = 0
-        self.by_len: dict[int, int] = {}
+        self.allocated_addresses = 0
+        self.allocated_prefixes = 0
+        self.by_prefixlen: dict[int, int] = {}
 
     def __bool__(self) -> bool:
         return True  # a pool is never false, even when ``len()``, its number of gaps, is 0
@@ -73,18 +73,18 @@ class Family:
 
     __slots__ = (
         "blocks",
-        "given",
-        "last_key",
-        "last_len",
-        "last_wanted",
-        "nested",
+        "last_pool_arg",
+        "last_prefixlen",
+        "last_version_arg",
+        "nested_keys",
         "owners",
         "pool_keys",
         "pool_lens",
         "pools",
         "recent",
-        "resv",
-        "resv_end",
+        "reserve_counts",
+        "reserved_end",
+        "reserved_starts",
         "version",
         "width",
     )
@@ -95,12 +95,13 @@ class Family:
         self.blocks = BlockIndex()  # allocations: start -> prefixlen
         self.owners: dict[int, Hashable] = {}  # allocation start -> owner, when not None
         # Reservations as given, keyed ``start << 8 | prefixlen``, and how often. Prefixes nest
-        # or are apart, so each maximal reserved range is one of them: those are in ``resv``
-        # (starts) and ``resv_end`` (ends); the keys of the others, inside one, in ``nested``.
-        self.given: dict[int, int] = {}  # key -> times reserved
-        self.resv = SortedInts()  # starts of maximal reserved ranges
-        self.resv_end: dict[int, int] = {}  # their ends
-        self.nested = SortedInts()  # keys of the given reservations inside a maximal one
+        # or are apart, so each maximal reserved range is one of them: those are in
+        # ``reserved_starts`` and ``reserved_end``; the keys of the others, each inside one, in
+        # ``nested_keys``.
+        self.reserve_counts: dict[int, int] = {}  # key -> times reserved
+        self.reserved_starts = SortedInts()  # starts of maximal reserved ranges
+        self.reserved_end: dict[int, int] = {}  # their ends
+        self.nested_keys = SortedInts()  # keys of the given reservations inside a maximal one
         self.pools: dict[int, dict[int, Pool]] = {}  # prefixlen -> start -> pool
         self.pool_lens: list[int] = []  # pool lengths present, longest first
         self.pool_keys = SortedInts()  # start << 8 | prefixlen of each pool
@@ -109,9 +110,9 @@ class Family:
         self.recent: Pool | None = None
         # The arguments of the last allocation taken the long way: a run opens when the next
         # one repeats them (see Run).
-        self.last_len: object = None
-        self.last_key: object = None
-        self.last_wanted: object = None
+        self.last_prefixlen: object = None
+        self.last_pool_arg: object = None
+        self.last_version_arg: object = None
 
     def innermost(self, start: int, prefixlen: int) -> Pool | None:
         """The smallest pool containing the block; O(distinct pool lengths), O(1) when recent."""
@@ -178,20 +179,20 @@ class Family:
 
     def reservation_overlapping(self, start: int, end: int) -> int | None:
         """Start of a maximal reserved range overlapping ``[start, end)``, or None."""
-        found = self.resv.floor(end - 1)
-        if found is not None and self.resv_end[found] > start:
+        found = self.reserved_starts.floor(end - 1)
+        if found is not None and self.reserved_end[found] > start:
             return found
         return None
 
     def reserved_ranges(self, start: int, end: int) -> Iterator[tuple[int, int]]:
         """The maximal reserved ranges overlapping ``[start, end)``, clipped to it."""
-        first = self.resv.floor(start)
-        if first is not None and self.resv_end[first] > start:
-            yield start, min(end, self.resv_end[first])
-        if not self.resv.any_in(start + 1, end):
+        first = self.reserved_starts.floor(start)
+        if first is not None and self.reserved_end[first] > start:
+            yield start, min(end, self.reserved_end[first])
+        if not self.reserved_starts.any_in(start + 1, end):
             return
-        for r in self.resv.irange(start + 1, end):
-            yield r, min(end, self.resv_end[r])
+        for r in self.reserved_starts.irange(start + 1, end):
+            yield r, min(end, self.reserved_end[r])
 
 
 class Run:
@@ -208,16 +209,16 @@ class Run:
     __slots__ = (
         "base",
         "family",
-        "key",
         "limit",
         "next",
         "owners",
         "pool",
+        "pool_arg",
         "prefixlen",
         "size",
         "starts",
         "version",
-        "wanted",
+        "version_arg",
     )
 
     def __init__(
@@ -225,8 +226,8 @@ class Run:
         pool: Pool,
         family: Family,
         *,
-        key: object,
-        wanted: int | None,
+        pool_arg: object,
+        version_arg: int | None,
         prefixlen: int,
         start: int,
         limit: int,
@@ -235,8 +236,8 @@ class Run:
         self.family = family
         self.version = family.version  # of the blocks
         self.owners = family.owners
-        self.key = key  # the ``pool=`` argument that asked (None, str or Prefix)
-        self.wanted = wanted  # the ``version=`` argument that asked
+        self.pool_arg = pool_arg  # the ``pool=`` argument that asked (None, str or Prefix)
+        self.version_arg = version_arg  # the ``version=`` argument that asked
         self.prefixlen = prefixlen
         self.size = 1 << (family.width - prefixlen)
         self.base = self.next = start
