@@ -23,11 +23,15 @@ CORE_LAYERS: dict[str, set[str]] = {
     "_state": {"_bits", "_index", "_prefix"},
     "_snapshot": {"_errors"},
     "_invariants": {"_allocator", "_index", "_state"},
+    "_messages": {"_bits", "_errors", "_prefix", "_state"},  # _state for types only
+    "_reservations": {"_errors", "_messages", "_prefix", "_state"},  # the last two: types
     "_allocator": {
         "_bits",
         "_errors",
         "_invariants",
+        "_messages",
         "_prefix",
+        "_reservations",
         "_snapshot",
         "_state",
         "_stats",
@@ -339,3 +343,50 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match=r"module 'ipv6alloc' has no attribute 'Nope'"):
         _ = ipv6alloc.Nope
     assert "PrefixAllocator" in dir(ipv6alloc)
+
+
+#: PrefixAllocator methods allowed to touch the families' state without the choke point:
+#: building it (``__init__``, ``__setstate__``), the choke point itself, and ``pools``, which
+#: reads only the pools' prefixes (a run never changes them).
+_SETTLE_EXEMPT = {"__init__", "_family", "_settled", "_settle", "__setstate__", "pools"}
+
+
+def _self_attributes(function: ast.FunctionDef) -> set[str]:
+    return {
+        node.attr
+        for node in ast.walk(function)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+
+
+def test_pending_runs_are_settled_at_one_choke_point() -> None:
+    """No PrefixAllocator method reaches the indexes a pending run has not reached yet.
+
+    The families' state is read only through ``_family(version)`` or ``_settled()``, which
+    settle the run first; ``_settle`` itself is called nowhere else; and a method that walks
+    the pools (whose gaps and counters a run changes) has settled first.
+    """
+    tree = ast.parse((PACKAGE / "_allocator.py").read_text())
+    cls = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name == "PrefixAllocator"
+    )
+    methods = [node for node in cls.body if isinstance(node, ast.FunctionDef)]
+    assert len(methods) > 20
+    for method in methods:
+        used = _self_attributes(method)
+        if method.name in _SETTLE_EXEMPT:
+            continue
+        assert "_families" not in used, f"{method.name} bypasses the choke point"
+        assert "_settle" not in used, f"{method.name} settles by hand"
+        walks_pools = any(
+            isinstance(node, ast.For | ast.comprehension)
+            and isinstance(node.iter, ast.Attribute)
+            and node.iter.attr == "_order"
+            for node in ast.walk(method)
+        )
+        if walks_pools:
+            assert used & {"_settled", "_family", "_pool"}, f"{method.name} walks unsettled pools"
