@@ -21,7 +21,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     "_prefix": {"_bits", "_errors"},
     "_stats": {"_bits", "_errors", "_prefix"},
     "_state": {"_bits", "_index", "_prefix"},
-    "_snapshot": {"_errors"},
+    "_snapshot": {"_allocator", "_errors", "_prefix"},  # _allocator for types only
     "_invariants": {"_allocator", "_index", "_state"},
     "_messages": {"_bits", "_errors", "_prefix", "_state"},  # _state for types only
     "_reservations": {"_errors", "_messages", "_prefix", "_state"},  # the last two: types

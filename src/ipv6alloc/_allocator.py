@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Hashable, Iterable, Mapping
 
 from . import _reservations
 from . import _snapshot as _snap
@@ -29,7 +28,6 @@ from ._errors import (
     NotInPoolError,
     PoolExhaustedError,
     PrefixConflictError,
-    SnapshotError,
     UnknownPoolError,
     quote,
 )
@@ -42,12 +40,13 @@ from ._messages import (
     owner_text,
     unhashable,
 )
-from ._prefix import Prefix, PrefixLike, _Draft, address_text, prefix_items
+from ._prefix import Prefix, PrefixLike, _Draft, prefix_items
 from ._state import Family, Pool, Run
 from ._stats import Allocation, AllocatorStatistics, PoolStatistics
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterable, Mapping
     from typing import Any, Literal, TypeAlias
 
 __all__ = [
@@ -844,27 +843,7 @@ class PrefixAllocator:
         """
         with self._lock:
             self._settled()
-            allocations = []
-            for item in self.allocations():
-                if item.owner is not None and not isinstance(item.owner, str | int | float):
-                    raise SnapshotError(
-                        f"owner {quote(item.owner, use_repr=True)} of {quote(item.prefix)} is "
-                        "not a JSON scalar (str, int, float, bool or None)"
-                    )
-                allocations.append({"prefix": str(item.prefix), "owner": item.owner})
-            return {
-                "format": _snap.SNAPSHOT_FORMAT,
-                "placement": self._placement,
-                "pools": [
-                    {
-                        "prefix": str(pool.prefix),
-                        "cursor": address_text(pool.version, pool.cursor),
-                    }
-                    for pool in self._order
-                ],
-                "reserved": [str(p) for p in self.reserved()],
-                "allocations": allocations,
-            }
+            return _snap.dump(self)
 
     @classmethod
     def from_snapshot(cls, data: Mapping[str, Any]) -> PrefixAllocator:
@@ -881,43 +860,7 @@ class PrefixAllocator:
         >>> b.snapshot() == a.snapshot()
         True
         """
-        if not isinstance(data, Mapping):
-            raise SnapshotError(f"a snapshot is a mapping, not {type(data).__name__}")
-        if data.get("format") != _snap.SNAPSHOT_FORMAT:
-            raise SnapshotError(
-                f"unknown snapshot format {quote(data.get('format'))} "
-                f"(expected {quote(_snap.SNAPSHOT_FORMAT)})"
-            )
-        try:
-            pools = _snap.items(data, "pools")
-            allocator = cls(
-                [_snap.field(item, "prefix", "pools") for item in pools],
-                placement=data.get("placement"),  # type: ignore[arg-type]  # checked by __init__
-                reserved=[_snap.text(item, "reserved") for item in _snap.items(data, "reserved")],
-            )
-            for item in _snap.items(data, "allocations"):
-                owner = _snap.mapping(item, "allocations").get("owner")
-                if owner is not None and not isinstance(owner, str | int | float):
-                    raise SnapshotError(f"owner {quote(owner, use_repr=True)} is not a JSON scalar")
-                prefix = Prefix.parse(_snap.field(item, "prefix", "allocations"))
-                held = allocator.lookup(prefix)
-                if held is not None and held.prefix == prefix:
-                    raise SnapshotError(f"allocation {quote(prefix)} is listed twice")
-                allocator.occupy(prefix, owner=owner)
-            for item in pools:
-                pool = allocator._pool(Prefix.parse(_snap.field(item, "prefix", "pools")))
-                cursor = Prefix.from_address(_snap.field(item, "cursor", "pools"))
-                if not pool.start <= cursor.value < pool.end:
-                    raise SnapshotError(
-                        f"cursor {quote(cursor.network_address)} lies outside pool "
-                        f"{quote(pool.prefix)}"
-                    )
-                pool.cursor = cursor.value
-        except SnapshotError:
-            raise
-        except (ConfigurationError, InvalidPrefixError, PrefixConflictError, NotInPoolError) as e:
-            raise SnapshotError(f"invalid snapshot: {e}") from e
-        return allocator
+        return _snap.load(cls, data)
 
     # -- helpers ----------------------------------------------------------------------------
 
