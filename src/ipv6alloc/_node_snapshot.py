@@ -111,13 +111,7 @@ def _dump_decision(d: Decision) -> dict[str, Any]:
 
 def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | None) -> NodeAllocator:
     """Rebuild a node allocator from :func:`dump` output; SnapshotError when invalid."""
-    if not isinstance(data, Mapping):
-        raise SnapshotError(f"a snapshot is a mapping, not {type(data).__name__}")
-    if data.get("format") != NODE_SNAPSHOT_FORMAT:
-        raise SnapshotError(
-            f"unknown snapshot format {quote(data.get('format'))} "
-            f"(expected {quote(NODE_SNAPSHOT_FORMAT)})"
-        )
+    _snap.check_format(data, NODE_SNAPSHOT_FORMAT)
     policy = SafePolicy() if policy is None else policy
     if repr(policy) != data.get("policy"):
         raise SnapshotError(

@@ -24,10 +24,20 @@ if TYPE_CHECKING:
 
     from ._allocator import PrefixAllocator
 
-__all__ = ["SNAPSHOT_FORMAT", "dump", "field", "items", "load", "mapping", "text"]
+__all__ = ["SNAPSHOT_FORMAT", "check_format", "dump", "field", "items", "load", "mapping", "text"]
 
 #: The ``format`` value of :meth:`~ipv6alloc.PrefixAllocator.snapshot` output.
 SNAPSHOT_FORMAT = "ipv6alloc.PrefixAllocator/1"
+
+
+def check_format(data: object, expected: str) -> None:
+    """Refuse what is not a mapping with ``"format": expected``."""
+    if not isinstance(data, Mapping):
+        raise SnapshotError(f"a snapshot is a mapping, not {type(data).__name__}")
+    if data.get("format") != expected:
+        raise SnapshotError(
+            f"unknown snapshot format {quote(data.get('format'))} (expected {quote(expected)})"
+        )
 
 
 def items(data: Mapping[str, Any], key: str) -> list[Any]:
@@ -90,13 +100,7 @@ def dump(alloc: PrefixAllocator) -> dict[str, Any]:
 
 def load(cls: type[PrefixAllocator], data: Mapping[str, Any]) -> PrefixAllocator:
     """Rebuild an allocator (see :meth:`~ipv6alloc.PrefixAllocator.from_snapshot`)."""
-    if not isinstance(data, Mapping):
-        raise SnapshotError(f"a snapshot is a mapping, not {type(data).__name__}")
-    if data.get("format") != SNAPSHOT_FORMAT:
-        raise SnapshotError(
-            f"unknown snapshot format {quote(data.get('format'))} "
-            f"(expected {quote(SNAPSHOT_FORMAT)})"
-        )
+    check_format(data, SNAPSHOT_FORMAT)
     try:
         pools = items(data, "pools")
         allocator = cls(
