@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
 import pickle
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -550,3 +552,42 @@ def test_a_restore_of_a_node_known_by_name_that_adopts_nothing_keeps_its_pools()
     alloc._check()
     alloc.release("b")
     assert texts(alloc.allocator.pools) == ["10.0.0.0/12", "fd40:10::/64"]
+
+
+def test_threads_sharing_a_node_allocator_leave_it_consistent() -> None:
+    alloc = cluster(placement="lowest")
+    subnets = ["2001:db8::{}/64", "2001:db8::1:0:0:{}/120", "2001:db8:0:1::{}/121"]
+    errors: list[BaseException] = []
+
+    def worker(seed: int) -> None:
+        try:
+            for step in range(400):
+                k = (seed * 7919 + step * 104729) % 24
+                name = f"n{k}"
+                node = Node.create(name, subnets=[subnets[k % 3].format(k + 1)], uid=f"u{k}")
+                action = (seed + step) % 4
+                if action == 0:
+                    alloc.register(node)
+                elif action in (1, 2):
+                    alloc.assign(node)
+                elif name in alloc:
+                    with contextlib.suppress(UnknownNodeError):  # released by another thread
+                        alloc.release(name)
+                alloc.statistics()
+        except BaseException as e:  # handed to the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so that an unlocked step would show
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    alloc._check()
+    held = [p for a in alloc.nodes() for p in a.pod_cidrs]
+    assert len(set(held)) == len(held)
