@@ -591,3 +591,23 @@ def test_threads_sharing_a_node_allocator_leave_it_consistent() -> None:
     alloc._check()
     held = [p for a in alloc.nodes() for p in a.pod_cidrs]
     assert len(set(held)) == len(held)
+
+
+def test_a_restore_interrupted_midway_gives_back_what_it_took(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alloc = cluster()
+    alloc.assign(Node.create("a", subnets=["2001:db8::5/64"]))
+    before = alloc.snapshot()
+    occupy = alloc.allocator.occupy
+
+    def interrupted(prefix: Prefix, *, owner: object = None) -> Prefix:
+        if str(prefix) == "10.0.9.0/24":
+            raise KeyboardInterrupt  # as Ctrl-C in the middle of a restore
+        return occupy(prefix, owner=owner)
+
+    monkeypatch.setattr(alloc.allocator, "occupy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        alloc.restore("b", ["2a01:4f8::/80", "2001:db8:0:0:7::/80", "10.0.9.0/24"])
+    assert alloc.snapshot() == before
+    alloc._check()

@@ -52,7 +52,7 @@ def restore(alloc: NodeAllocator, node: Node | str, values: list[object]) -> Res
         raise
     finally:
         if len(rec.allocated) == before:  # nothing adopted: change nothing
-            if learned:
+            if learned or created:
                 alloc._unlearn(rec)
                 rec.uid = uid
             if created:
@@ -107,6 +107,11 @@ def _forget_adopted(alloc: NodeAllocator, rec: Record, keep: int) -> None:
     rec.allocated = rec.allocated[:keep]
     for prefix in dropped:
         alloc._allocator.release(prefix)
+    # The pools those prefixes brought in go too, unless the node still needs them.
+    needed = {alloc._allocator.pool_of(p) for p in rec.allocated} | {d.pool for d in rec.usable}
+    for pool in [p for p in rec.pools if p not in needed]:
+        rec.pools = tuple(q for q in rec.pools if q != pool)
+        alloc._leave_pool(pool)
     if rec.assignment is not None:
         families = tuple(f for f in rec.assignment.families if f.prefix not in dropped)
         rec.assignment = replace(rec.assignment, families=families) if families else None
