@@ -861,3 +861,33 @@ def test_every_decision_is_consistent(iface: Interface, policy: Policy, extra: l
         assert iface.address_prefix in d.reserved
         taken = {r.value >> (128 - d.prefixlen) for r in d.reserved}
         assert len(taken) < d.num_prefixes
+
+
+def test_a_decision_is_a_frozen_value_whatever_writes_its_reason() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    lazy = SafePolicy().choose("2001:db8::7/64")  # the reason is written when read
+    text = Decision(
+        lazy.interface, lazy.pool, lazy.prefixlen, lazy.reason, lazy.reserved, lazy.policy
+    )
+    assert lazy == text
+    assert hash(lazy) == hash(text)
+    assert lazy.reason.startswith("2001:db8::7/64 is a /64: pods get /80 blocks")
+    for twin in (pickle.loads(pickle.dumps(lazy)), copy.deepcopy(lazy), copy.copy(lazy)):
+        assert twin == lazy
+        assert twin.reason == lazy.reason
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lazy.prefixlen = 96
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del lazy.pool
+    other = lazy.replace(reason="by hand", policy="custom")
+    assert (other.reason, other.policy, other.prefixlen) == ("by hand", "custom", 80)
+    assert other != lazy
+    assert "reason='by hand'" in repr(other)
+    with pytest.raises(PolicyError, match="a decision's reason must be text, not '42'"):
+        Decision(lazy.interface, lazy.pool, 80, 42, (), "custom")  # type: ignore[arg-type]
+    # A composite policy's reason is written lazily too, from the rule and the inner reason.
+    rule = ProviderPolicy({"2001:db8::/32": FixedPolicy(96)}).choose("2001:db8::7/64")
+    assert rule.reason.startswith("rule 2001:db8::/32: 2001:db8::7/64 is a /64: pods get /96")
