@@ -4,12 +4,9 @@ IPv6 comes from the node's own provider subnet, chosen and sized by a mask polic
 usable subnet in the order given), else from the IPv6 cluster pool; IPv4 comes from the IPv4
 cluster pool. A node gets every family or nothing.
 
-What the allocator keeps per node (a :class:`Record`): what :meth:`NodeAllocator.register`
-learned (the node, the policy's decision for each usable subnet, the pools and reservations that
-brought), what it holds (the assignment and its prefixes), and the node addresses that wait to be
-reserved because another node's pod prefix holds them. Every change to the
-:class:`~ipv6alloc.PrefixAllocator` beneath is recorded in the record of the node that made it,
-so that undoing a node (a failed assign, a release) gives back exactly that.
+What the allocator keeps per node is described in :mod:`ipv6alloc._node_state`; adopting the
+podCIDRs nodes already hold lives in :mod:`ipv6alloc._node_restore`, snapshots in
+:mod:`ipv6alloc._node_snapshot`.
 """
 
 from __future__ import annotations
@@ -317,8 +314,6 @@ class NodeAllocator:
             if rec.assignment is None:
                 del self._nodes[node.name]
             raise
-        if rec.assignment is not None:  # known by name so far: its warnings may have grown
-            rec.assignment = replace(rec.assignment, warnings=tuple(rec.warnings))
         return rec
 
     def _learn(self, rec: Record, node: Node) -> None:
@@ -355,8 +350,7 @@ class NodeAllocator:
         without being registered).
         """
         for address in rec.reserved:
-            self._allocator.unreserve(address)
-            self._forget_reserver(address, rec.name)
+            self._give_up(rec, address)
         for address, holder in rec.waiting():
             waiting = self._blocked[holder]
             waiting.remove((rec.name, address))
@@ -366,7 +360,6 @@ class NodeAllocator:
         for pool in rec.pools:
             if pool not in holding:
                 self._leave_pool(pool)
-        rec.reserved = ()
         rec.pending = None
         rec.pools = tuple(pool for pool in rec.pools if pool in holding)
         rec.warnings = ()
@@ -409,17 +402,34 @@ class NodeAllocator:
             holder = self._allocator.lookup(address)
             if holder is None:  # pragma: no cover - reserve() conflicts only with allocations
                 raise
-            rec.wait(address, holder.prefix)
-            self._blocked.setdefault(holder.prefix, []).append((rec.name, address))
+            self._wait(rec, address, holder.prefix)
             if warn:
-                warning = (
+                self._warn(
+                    rec,
                     f"address {address.network_address} lies inside pod prefix {holder.prefix}"
-                    f" held by {quote(holder.owner)}; it is reserved once that is released"
+                    f" held by {quote(holder.owner)}; it is reserved once that is released",
                 )
-                rec.warnings += (warning,)
         else:
             rec.reserved += (address,)
             self._add_reserver(address, rec.name)
+
+    def _give_up(self, rec: Record, address: Prefix) -> None:
+        """Undo the node's reservation of ``address`` (the inverse of :meth:`_reserve`)."""
+        self._allocator.unreserve(address)
+        self._forget_reserver(address, rec.name)
+        rec.reserved = tuple(r for r in rec.reserved if r != address)
+
+    def _wait(self, rec: Record, address: Prefix, holder: Prefix) -> None:
+        """Book ``address`` as waiting for the allocation ``holder`` to be released."""
+        rec.wait(address, holder)
+        self._blocked.setdefault(holder, []).append((rec.name, address))
+
+    @staticmethod
+    def _warn(rec: Record, warning: str) -> None:
+        """Add a warning to the node, and to what it holds, if anything."""
+        rec.warnings += (warning,)
+        if rec.assignment is not None:
+            rec.assignment = replace(rec.assignment, warnings=rec.warnings)
 
     def _add_reserver(self, address: Prefix, name: str) -> None:
         """Index ``name`` among the nodes that reserved ``address``."""

@@ -177,13 +177,9 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
     for address in alloc._allocator.reserved_within(prefix):
         for name in alloc._reservers_of(address):
             rec = alloc._nodes[name]
-            alloc._allocator.unreserve(address)
-            alloc._forget_reserver(address, name)
-            rec.reserved = tuple(r for r in rec.reserved if r != address)
-            rec.wait(address, prefix)
-            alloc._blocked.setdefault(prefix, []).append((rec.name, address))
-            _warn(
-                alloc,
+            alloc._give_up(rec, address)
+            alloc._wait(rec, address, prefix)
+            alloc._warn(
                 rec,
                 f"reserved address {address.network_address} lies inside pod prefix {prefix} "
                 f"held by {quote(holder)}; it is reserved again once that is released",
@@ -197,13 +193,7 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
             rec.usable = tuple(d for d in rec.usable if d.pool != pool)
             why = f"pool {pool} lies inside pod prefix {prefix} held by {quote(holder)}"
             rec.skipped += tuple(f"{d.interface}: {why}" for d in lost)
-            _warn(alloc, rec, f"{why}: the node cannot use that subnet")
-
-
-def _warn(alloc: NodeAllocator, rec: Record, warning: str) -> None:
-    rec.warnings += (warning,)
-    if rec.assignment is not None:
-        rec.assignment = replace(rec.assignment, warnings=tuple(rec.warnings))
+            alloc._warn(rec, f"{why}: the node cannot use that subnet")
 
 
 def _hold_outside(
