@@ -64,6 +64,10 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
             require(not rec.allocated, f"node {name!r} holds no prefix without an assignment")
         else:
             require(rec.assignment.node == name, f"assignment of {name!r} names it")
+            require(
+                rec.assignment.warnings == rec.warnings,
+                f"the assignment of {name!r} carries the node's warnings",
+            )
             require(bool(rec.assignment.families), f"node {name!r}: an assignment holds prefixes")
             require(
                 sorted(rec.assignment.pod_cidrs) == sorted(rec.allocated),
