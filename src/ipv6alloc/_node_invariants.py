@@ -106,16 +106,21 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
         set(allocator.pools) == cluster | set(alloc._pools),
         "the pools are the cluster's and nodes'",
     )
-    for pool, use in alloc._pools.items():
-        require(use.role in ("provider", "outside"), f"pool {pool} has a known role")
-        require(use.users == users.get(pool, 0), f"pool {pool}: its users say they use it")
-        require(use.users > 0, f"pool {pool} is used by some node")
+    _check_pool_users(alloc, users)
     require(
         {p: sorted(v) for p, v in alloc._blocked.items()}
         == {p: sorted(v) for p, v in blocked.items()},
         "waiting addresses are indexed by the allocation they wait for",
     )
     _check_reservers(alloc)
+
+
+def _check_pool_users(alloc: NodeAllocator, users: dict[Prefix, int]) -> None:
+    """Each pool the node layer added has a role and counts the nodes that say they use it."""
+    for pool, use in alloc._pools.items():
+        require(use.role in ("provider", "outside"), f"pool {pool} has a known role")
+        require(use.users == users.get(pool, 0), f"pool {pool}: its users say they use it")
+        require(use.users > 0, f"pool {pool} is used by some node")
 
 
 def _check_reservers(alloc: NodeAllocator) -> None:
