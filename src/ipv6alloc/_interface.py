@@ -358,7 +358,7 @@ class Decision:
 
     @property
     def reason(self) -> str:
-        """One sentence saying which rule applied (written on first read, never stored)."""
+        """One sentence saying which rule applied (written each time it is read, never stored)."""
         reason = self._reason
         return reason if isinstance(reason, str) else reason._explain(self)
 
@@ -391,7 +391,17 @@ class Decision:
         return self._fields() == other._fields()
 
     def __hash__(self) -> int:
-        return hash(self._fields()[:3] + self._fields()[4:])
+        # Every field but the reason (equal decisions still hash alike): no reason is written.
+        return hash(
+            (
+                self.interface,
+                self.pool,
+                self.prefixlen,
+                self.reserved,
+                self.policy,
+                self.reserve_node_addresses,
+            )
+        )
 
     def __repr__(self) -> str:
         return (
