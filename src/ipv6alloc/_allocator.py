@@ -38,7 +38,6 @@ from ._messages import (
     check_owner,
     conflict,
     owner_text,
-    unhashable,
 )
 from ._prefix import Prefix, PrefixLike, _Draft, prefix_items
 from ._state import Family, Pool, Run
@@ -292,10 +291,7 @@ class PrefixAllocator:
                 end = start + run.size
                 if end <= run.limit:
                     if owner is not None:  # first: an unhashable owner must change nothing
-                        try:
-                            hash(owner)
-                        except TypeError:
-                            raise unhashable(owner) from None
+                        check_owner(owner)
                         run.owners[start] = owner
                     run.next = end
                     run.starts.append(start)
