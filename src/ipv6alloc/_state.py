@@ -137,8 +137,8 @@ class Family:
     def children_in(self, pool: Pool | None, start: int, end: int, prefixlen: int) -> list[Pool]:
         """The pools nested directly in ``pool`` (None: top level) inside the block, by start.
 
-        O(log n) plus the pools inside the block (those nested deeper are skipped by a bisection
-        past each child, not visited).
+        O(log n) per pool found: one bisection past each child, so the pools nested deeper are
+        never visited.
         """
         found: list[Pool] = []
         keys, pools = self.pool_keys, self.pools
