@@ -931,8 +931,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("node memory: bytes a NodeAllocator holds per node after assigning N nodes")
         node_memory = run_node_memory(max(assigned), 3 * args.time_limit)
         (merge_csv if args.merge else write_csv)(out / NODE_MEMORY_CSV, node_memory, machine)
-    if args.merge:  # the targets of the merged results (the other contenders' rows included)
-        all_rows, memory, node_memory = _read_results(out)
+    # The targets of what the CSVs hold (with --merge, the other contenders' rows too): the
+    # numbers as written, so that --targets-only recomputes exactly these.
+    all_rows, memory, node_memory = _read_results(out)
     targets = compute_targets(all_rows, memory, args.time_limit, node_memory)
     if args.scenario is None:
         write_csv(out / "targets.csv", targets, machine)

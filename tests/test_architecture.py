@@ -40,7 +40,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     "_policy": {"_errors", "_interface", "_prefix"},
     "_provider": {"_errors", "_interface", "_policy", "_prefix"},
     "_node": {"_errors", "_interface", "_prefix"},
-    "_node_state": {"_interface", "_node", "_prefix"},  # for types only
+    "_node_state": {"_interface", "_node", "_prefix"},
     "_node_allocator": {
         "_allocator",
         "_bits",
@@ -56,7 +56,7 @@ CORE_LAYERS: dict[str, set[str]] = {
         "_stats",
     },
     "_node_restore": {"_errors", "_node", "_node_allocator", "_node_state", "_prefix"},
-    "_node_invariants": {"_index", "_invariants", "_node_allocator", "_prefix"},
+    "_node_invariants": {"_index", "_invariants", "_node_allocator", "_node_state", "_prefix"},
     "_node_snapshot": {
         "_allocator",
         "_errors",

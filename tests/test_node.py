@@ -89,7 +89,10 @@ def test_assign_is_idempotent() -> None:
     alloc = cluster()
     node = Node.create("a", subnets=["2001:db8::5/64"])
     first = alloc.assign(node)
-    assert alloc.assign(node) is first
+    before = alloc.snapshot()
+    assert alloc.assign(node) == first
+    assert alloc.get("a") == first
+    assert alloc.snapshot() == before
     assert len(alloc.allocator) == 2
 
 

@@ -164,7 +164,8 @@ class NodeMachine(RuleBasedStateMachine):
             assert name not in self.a
             return
         if previous is not None and not recreated:
-            assert got is previous, "assign is idempotent: the node keeps what it had"
+            assert got == previous, "assign is idempotent: the node keeps what it had"
+            assert self.a.snapshot() == before, "assigning a node that holds changes nothing"
             return
         self.nodes[name] = node
         self.seen[name] = {a for n in self.nodes.values() for a in n.addresses}

@@ -27,7 +27,7 @@ from ._errors import (
     quote,
 )
 from ._node import Assignment, FamilyAssignment, Node, RestoreResult
-from ._node_state import PoolUse, Record
+from ._node_state import Record, pack
 from ._policy import SafePolicy
 from ._prefix import Prefix, prefix_items
 
@@ -152,12 +152,15 @@ class NodeAllocator:
             self._allocator.reserve(item)  # checked by Prefix.coerce
         self._extra_reserved = tuple(self._allocator.reserved())
         self._nodes: dict[str, Record] = {}
-        self._pools: dict[Prefix, PoolUse] = {}  # the pools the node layer added
+        # The pools the node layer added (keys of _node_state.pack) -> how many nodes use each;
+        # those that hold a restored prefix outside every other pool are in _outside.
+        self._pool_users: dict[int, int] = {}
+        self._outside: set[int] = set()
         # Allocation -> the (node, address) pairs whose reservation waits for its release.
         self._blocked: dict[Prefix, list[tuple[str, Prefix]]] = {}
-        # A node's reservation -> the node (or nodes) that made it: what gives way to a restored
-        # prefix is found in O(log n + k), not by a scan of every node.
-        self._reservers: dict[Prefix, str | tuple[str, ...]] = {}
+        # A node's reservation (its key) -> the node (or nodes) that made it: what gives way to
+        # a restored prefix is found in O(log n + k), not by a scan of every node.
+        self._reservers: dict[int, str | tuple[str, ...]] = {}
         self._cluster_reasons: dict[tuple[int, str], str] = {}
 
     # -- properties -------------------------------------------------------------------------
@@ -195,13 +198,13 @@ class NodeAllocator:
     def __len__(self) -> int:
         """Number of nodes holding prefixes."""
         with self._lock:
-            return sum(1 for rec in self._nodes.values() if rec.assignment is not None)
+            return sum(1 for rec in self._nodes.values() if rec.held)
 
     def __contains__(self, name: object) -> bool:
         """Whether the node holds pod prefixes here."""
         with self._lock:
             rec = self._nodes.get(name) if isinstance(name, str) else None
-            return rec is not None and rec.assignment is not None
+            return rec is not None and bool(rec.held)
 
     def __repr__(self) -> str:
         with self._lock:
@@ -216,9 +219,9 @@ class NodeAllocator:
         """Every node's assignment, by node name."""
         with self._lock:
             return tuple(
-                rec.assignment
+                assignment
                 for name, rec in sorted(self._nodes.items())
-                if rec.assignment is not None
+                if (assignment := rec.assignment) is not None
             )
 
     def registered(self) -> tuple[str, ...]:
@@ -247,8 +250,10 @@ class NodeAllocator:
     def _role(self, pool: Prefix) -> str | None:
         if pool in self._cluster_pools:
             return "cluster"
-        use = self._pools.get(pool)
-        return None if use is None else use.role
+        key = pack(pool)
+        if key not in self._pool_users:
+            return None
+        return "outside" if key in self._outside else "provider"
 
     # -- registration -----------------------------------------------------------------------
 
@@ -274,7 +279,7 @@ class NodeAllocator:
         with self._lock:
             rec = self._incarnation(node)
             if rec is not None and rec.registered:
-                if rec.node == node or rec.assignment is not None:
+                if rec.node == node or rec.held:
                     return
                 self._unlearn(rec)
             self._learn_new(rec, node)
@@ -311,7 +316,7 @@ class NodeAllocator:
             self._learn(rec, node)
         except BaseException:
             self._unlearn(rec)
-            if rec.assignment is None:
+            if not rec.held:
                 del self._nodes[node.name]
             raise
         return rec
@@ -360,41 +365,58 @@ class NodeAllocator:
         for pool in rec.pools:
             if pool not in holding:
                 self._leave_pool(pool)
+                rec.leave(pool)
         rec.pending = None
-        rec.pools = tuple(pool for pool in rec.pools if pool in holding)
         rec.warnings = ()
-        if rec.assignment is not None and rec.assignment.warnings:
-            rec.assignment = replace(rec.assignment, warnings=())
         rec.usable = rec.skipped = ()
         rec.registered = False
         rec.node = None
 
     def _use_pool(self, rec: Record, pool: Prefix, role: str) -> str | None:
-        """Count ``rec`` as a user of ``pool``, adding it if new; the problem, or None."""
-        if pool in self._cluster_pools or pool in rec.pools:
+        """Count ``rec`` as a user of ``pool``, adding it if new; the problem, or None.
+
+        ``role`` is that of a new pool: ``"provider"`` (a node's subnet) or ``"outside"`` (a
+        restored prefix's own).
+        """
+        key = pack(pool)
+        if pool in self._cluster_pools or key in rec.pool_keys:
             return None
-        use = self._pools.get(pool)
-        if use is None:
+        users = self._pool_users.get(key)
+        if users is None:
             try:
                 self._allocator.add_pool(pool)
             except (PrefixConflictError, ConfigurationError) as e:
                 return str(e)
-            use = self._pools[pool] = PoolUse(role)
-        use.users += 1
-        rec.pools += (pool,)
+            users = 0
+            if role == "outside":
+                self._outside.add(key)
+        self._pool_users[key] = users + 1
+        rec.pool_keys += (key,)
         return None
 
     def _leave_pool(self, pool: Prefix) -> None:
-        """Count one user of ``pool`` less; remove the pool with its last user."""
-        use = self._pools[pool]
-        use.users -= 1
-        if not use.users:
-            del self._pools[pool]
+        """Count one user of ``pool`` less; remove the pool with its last user.
+
+        The caller takes the pool off the user's record (:meth:`Record.leave`).
+        """
+        key = pack(pool)
+        users = self._pool_users[key] - 1
+        if users:
+            self._pool_users[key] = users
+        else:
+            self._forget_pool(pool)
             self._allocator.remove_pool(pool)
+
+    def _forget_pool(self, pool: Prefix) -> None:
+        """Stop tracking a pool the node layer added (the allocator still has it)."""
+        key = pack(pool)
+        del self._pool_users[key]
+        self._outside.discard(key)
 
     def _reserve(self, rec: Record, address: Prefix, *, warn: bool = True) -> None:
         """Reserve an address for the node; if a pod prefix holds it, wait for its release."""
-        if address in rec.reserved or (rec.pending is not None and address in rec.pending):
+        key = pack(address)
+        if key in rec.reserved_keys or (rec.pending is not None and address in rec.pending):
             return
         try:
             self._allocator.reserve(address)
@@ -410,14 +432,15 @@ class NodeAllocator:
                     f" held by {quote(holder.owner)}; it is reserved once that is released",
                 )
         else:
-            rec.reserved += (address,)
-            self._add_reserver(address, rec.name)
+            rec.reserved_keys += (key,)
+            self._add_reserver(key, rec.name)
 
     def _give_up(self, rec: Record, address: Prefix) -> None:
         """Undo the node's reservation of ``address`` (the inverse of :meth:`_reserve`)."""
         self._allocator.unreserve(address)
-        self._forget_reserver(address, rec.name)
-        rec.reserved = tuple(r for r in rec.reserved if r != address)
+        key = pack(address)
+        self._forget_reserver(key, rec.name)
+        rec.reserved_keys = tuple(k for k in rec.reserved_keys if k != key)
 
     def _wait(self, rec: Record, address: Prefix, holder: Prefix) -> None:
         """Book ``address`` as waiting for the allocation ``holder`` to be released."""
@@ -426,27 +449,25 @@ class NodeAllocator:
 
     @staticmethod
     def _warn(rec: Record, warning: str) -> None:
-        """Add a warning to the node, and to what it holds, if anything."""
+        """Add a warning to the node (and so to what it holds, if anything)."""
         rec.warnings += (warning,)
-        if rec.assignment is not None:
-            rec.assignment = replace(rec.assignment, warnings=rec.warnings)
 
-    def _add_reserver(self, address: Prefix, name: str) -> None:
-        """Index ``name`` among the nodes that reserved ``address``."""
-        names = self._reservers_of(address)
-        self._reservers[address] = (*names, name) if names else name
+    def _add_reserver(self, key: int, name: str) -> None:
+        """Index ``name`` among the nodes that reserved the address of ``key``."""
+        names = self._reservers_of(key)
+        self._reservers[key] = (*names, name) if names else name
 
-    def _forget_reserver(self, address: Prefix, name: str) -> None:
-        """Take ``name`` off the nodes that reserved ``address``."""
-        rest = tuple(n for n in self._reservers_of(address) if n != name)
+    def _forget_reserver(self, key: int, name: str) -> None:
+        """Take ``name`` off the nodes that reserved the address of ``key``."""
+        rest = tuple(n for n in self._reservers_of(key) if n != name)
         if not rest:
-            del self._reservers[address]
+            del self._reservers[key]
         else:
-            self._reservers[address] = rest[0] if len(rest) == 1 else rest
+            self._reservers[key] = rest[0] if len(rest) == 1 else rest
 
-    def _reservers_of(self, address: Prefix) -> tuple[str, ...]:
-        """The nodes that reserved ``address``."""
-        names = self._reservers.get(address, ())
+    def _reservers_of(self, key: int) -> tuple[str, ...]:
+        """The nodes that reserved the address of ``key`` (:func:`~._node_state.pack`)."""
+        names = self._reservers.get(key, ())
         return (names,) if isinstance(names, str) else names
 
     def _retry_blocked(self, released: Iterable[Prefix]) -> None:
@@ -478,8 +499,8 @@ class NodeAllocator:
         _check_node(node, "assign")
         with self._lock:
             rec = self._incarnation(node)
-            if rec is not None and rec.assignment is not None:
-                return rec.assignment
+            if rec is not None and (held := rec.assignment) is not None:
+                return held
             if rec is not None and rec.node != node:
                 # Registered with other subnets or addresses (or known only by name): learn it
                 # as it is now, as register() does. That stays, whatever happens below.
@@ -506,11 +527,10 @@ class NodeAllocator:
                     self._unlearn(rec)
                     del self._nodes[rec.name]
                 raise
-            rec.allocated += tuple(taken)
-            rec.assignment = Assignment(
-                rec.name, tuple(families), tuple(skipped), tuple(rec.warnings)
-            )
-            return rec.assignment
+            for family in families:
+                rec.hold(family)
+            rec.held_skipped = tuple(skipped)
+            return Assignment(rec.name, tuple(families), rec.held_skipped, rec.warnings)
 
     def _from_cluster(self, name: str, version: int, why: str) -> FamilyAssignment:
         pool = self._cluster.get(version)
@@ -553,9 +573,9 @@ class NodeAllocator:
         """
         with self._lock:
             rec = self._nodes.get(_name(name))
-            if rec is None or rec.assignment is None:
+            assignment = None if rec is None else rec.assignment
+            if rec is None or assignment is None:
                 raise UnknownNodeError(f"node {quote(name)} holds no pod prefixes here")
-            assignment = rec.assignment
             self._drop(rec)
             return assignment
 
@@ -564,8 +584,7 @@ class NodeAllocator:
         released = rec.allocated
         for prefix in released:
             self._allocator.release(prefix)
-        rec.allocated = ()
-        rec.assignment = None
+        rec.held = rec.held_skipped = ()
         self._unlearn(rec)
         del self._nodes[rec.name]
         self._retry_blocked(released)
@@ -578,9 +597,10 @@ class NodeAllocator:
         """
         with self._lock:
             rec = self._nodes.get(_name(name))
-            if rec is None or rec.assignment is None:
+            assignment = None if rec is None else rec.assignment
+            if assignment is None:
                 raise UnknownNodeError(f"node {quote(name)} holds no pod prefixes here")
-            return rec.assignment.explain()
+            return assignment.explain()
 
     # -- restart ----------------------------------------------------------------------------
 
@@ -642,7 +662,8 @@ class NodeAllocator:
             del state["_lock"]
             state["_allocator"] = self._allocator.copy()
             state["_nodes"] = {name: rec.copy() for name, rec in self._nodes.items()}
-            state["_pools"] = {pool: use.copy() for pool, use in self._pools.items()}
+            state["_pool_users"] = dict(self._pool_users)
+            state["_outside"] = set(self._outside)
             state["_blocked"] = {p: list(waiting) for p, waiting in self._blocked.items()}
             state["_reservers"] = dict(self._reservers)
             state["_masks"] = dict(self._masks)

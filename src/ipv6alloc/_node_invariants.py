@@ -10,6 +10,7 @@ from collections import Counter
 
 from ._index import require
 from ._invariants import check_allocator
+from ._node_state import unpack
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
     for name, rec in alloc._nodes.items():
         require(rec.name == name, f"record of {name!r} is filed under its name")
         require(
-            rec.registered or rec.assignment is not None,
+            rec.registered or bool(rec.held),
             f"node {name!r} is known: registered or holding prefixes",
         )
         require(rec.registered == (rec.node is not None), f"node {name!r}: registered has a node")
@@ -60,21 +61,27 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
                 decision.pool in cluster or decision.pool in rec.pools,
                 f"node {name!r} uses the pool of each usable subnet",
             )
-        if rec.assignment is None:
-            require(not rec.allocated, f"node {name!r} holds no prefix without an assignment")
-        else:
-            require(rec.assignment.node == name, f"assignment of {name!r} names it")
+        if not rec.held:
+            require(not rec.held_skipped, f"node {name!r}: no skipped subnets without prefixes")
+        versions = [p.version for p in rec.allocated]
+        require(len(set(versions)) == len(versions), f"node {name!r}: one prefix per family")
+        for family in rec.families():
             require(
-                rec.assignment.warnings == rec.warnings,
-                f"the assignment of {name!r} carries the node's warnings",
+                family.source in ("provider", "cluster", "restored"),
+                f"node {name!r}: known sources",
             )
-            require(bool(rec.assignment.families), f"node {name!r}: an assignment holds prefixes")
             require(
-                sorted(rec.assignment.pod_cidrs) == sorted(rec.allocated),
-                f"node {name!r}: the assignment lists what it holds",
+                (family.source == "provider") == (family.decision is not None),
+                f"node {name!r}: a provider prefix carries its decision",
             )
-            versions = [p.version for p in rec.allocated]
-            require(len(set(versions)) == len(versions), f"node {name!r}: one prefix per family")
+            require(
+                family.decision is None or family.decision in rec.usable,
+                f"node {name!r}: a provider prefix comes from a usable subnet",
+            )
+            require(
+                family.pool is None or family.prefix.subnet_of(family.pool),
+                f"node {name!r}: {family.prefix} lies in its pool",
+            )
         for prefix in rec.allocated:
             require(prefix not in held, f"{prefix} is held by one node")
             held[prefix] = name
@@ -83,7 +90,9 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
             require(pool is not None, f"{prefix} lies in a pool")
             if pool not in cluster:
                 require(pool in rec.pools, f"node {name!r} uses the pool of {prefix}")
-        require(len(set(rec.reserved)) == len(rec.reserved), f"node {name!r} reserves once")
+        require(
+            len(set(rec.reserved_keys)) == len(rec.reserved_keys), f"node {name!r} reserves once"
+        )
         expected_reservations.update(rec.reserved)
         require(rec.pending is None or bool(rec.pending), f"node {name!r}: no empty pending")
         for address, holder in rec.waiting():
@@ -103,7 +112,7 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
         "every reservation is configured or a node's",
     )
     require(
-        set(allocator.pools) == cluster | set(alloc._pools),
+        set(allocator.pools) == cluster | {unpack(key) for key in alloc._pool_users},
         "the pools are the cluster's and nodes'",
     )
     _check_pool_users(alloc, users)
@@ -116,19 +125,20 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
 
 
 def _check_pool_users(alloc: NodeAllocator, users: dict[Prefix, int]) -> None:
-    """Each pool the node layer added has a role and counts the nodes that say they use it."""
-    for pool, use in alloc._pools.items():
-        require(use.role in ("provider", "outside"), f"pool {pool} has a known role")
-        require(use.users == users.get(pool, 0), f"pool {pool}: its users say they use it")
-        require(use.users > 0, f"pool {pool} is used by some node")
+    """Each pool the node layer added counts the nodes that say they use it."""
+    require(alloc._outside <= set(alloc._pool_users), "outside pools are the node layer's")
+    for key, count in alloc._pool_users.items():
+        pool = unpack(key)
+        require(count == users.get(pool, 0), f"pool {pool}: its users say they use it")
+        require(count > 0, f"pool {pool} is used by some node")
 
 
 def _check_reservers(alloc: NodeAllocator) -> None:
     """The index of node reservations by the nodes that made them matches the records."""
-    reservers: dict[Prefix, list[str]] = {}
+    reservers: dict[int, list[str]] = {}
     for name, rec in alloc._nodes.items():
-        for address in rec.reserved:
-            reservers.setdefault(address, []).append(name)
+        for key in rec.reserved_keys:
+            reservers.setdefault(key, []).append(name)
     require(
         {a: sorted(alloc._reservers_of(a)) for a in alloc._reservers}
         == {a: sorted(names) for a, names in reservers.items()},

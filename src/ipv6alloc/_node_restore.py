@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import replace
 
 from ._errors import InvalidPrefixError, NotInPoolError, PrefixConflictError, quote
-from ._node import Assignment, FamilyAssignment, Node, RestoreResult
-from ._node_state import Record
+from ._node import FamilyAssignment, Node, RestoreResult
+from ._node_state import Record, pack
 from ._prefix import Prefix
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -63,8 +62,7 @@ def restore(alloc: NodeAllocator, node: Node | str, values: list[object]) -> Res
 def _adopt_all(alloc: NodeAllocator, rec: Record, values: list[object]) -> RestoreResult:
     name = rec.name
     items: list[tuple[str, RestoreStatus, str]] = []
-    families = [] if rec.assignment is None else list(rec.assignment.families)
-    holds = {f.prefix.version: f.prefix for f in families}
+    holds = {p.version: p for p in rec.allocated}
     for value in values:
         text = value if isinstance(value, str) else str(value)
         prefix = _pod_cidr(value)
@@ -86,16 +84,8 @@ def _adopt_all(alloc: NodeAllocator, rec: Record, values: list[object]) -> Resto
         status, detail, pool = _adopt(alloc, rec, prefix)
         items.append((text, status, detail))
         if status in ("adopted", "outside"):
-            rec.allocated += (prefix,)
+            rec.hold(FamilyAssignment(prefix, "restored", pool, detail))
             holds[prefix.version] = prefix
-            families.append(FamilyAssignment(prefix, "restored", pool, detail))
-    if families:
-        rec.assignment = Assignment(
-            name,
-            tuple(families),
-            () if rec.assignment is None else rec.assignment.skipped,
-            tuple(rec.warnings),
-        )
     return RestoreResult(name, tuple(items))
 
 
@@ -104,17 +94,16 @@ def _forget_adopted(alloc: NodeAllocator, rec: Record, keep: int) -> None:
     # Only the allocations go back: a reservation that gave way stays pending, which is
     # safe (it is reserved once the prefix it waited for is released, now).
     dropped = rec.allocated[keep:]
-    rec.allocated = rec.allocated[:keep]
+    rec.held = rec.held[:keep]
+    if not rec.held:
+        rec.held_skipped = ()
     for prefix in dropped:
         alloc._allocator.release(prefix)
     # The pools those prefixes brought in go too, unless the node still needs them.
     needed = {alloc._allocator.pool_of(p) for p in rec.allocated} | {d.pool for d in rec.usable}
     for pool in [p for p in rec.pools if p not in needed]:
-        rec.pools = tuple(q for q in rec.pools if q != pool)
+        rec.leave(pool)
         alloc._leave_pool(pool)
-    if rec.assignment is not None:
-        families = tuple(f for f in rec.assignment.families if f.prefix not in dropped)
-        rec.assignment = replace(rec.assignment, families=families) if families else None
     alloc._retry_blocked(dropped)
 
 
@@ -175,7 +164,7 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
     for every node); plus O(nodes) for each node pool nested in the prefix, which is rare.
     """
     for address in alloc._allocator.reserved_within(prefix):
-        for name in alloc._reservers_of(address):
+        for name in alloc._reservers_of(pack(address)):
             rec = alloc._nodes[name]
             alloc._give_up(rec, address)
             alloc._wait(rec, address, prefix)
@@ -184,11 +173,11 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
                 f"reserved address {address.network_address} lies inside pod prefix {prefix} "
                 f"held by {quote(holder)}; it is reserved again once that is released",
             )
-    for pool in [p for p in alloc._allocator.pools_within(prefix) if p in alloc._pools]:
-        del alloc._pools[pool]
+    for pool in [p for p in alloc._allocator.pools_within(prefix) if pack(p) in alloc._pool_users]:
+        alloc._forget_pool(pool)
         alloc._allocator.remove_pool(pool)
-        for rec in [r for r in alloc._nodes.values() if pool in r.pools]:
-            rec.pools = tuple(p for p in rec.pools if p != pool)
+        for rec in [r for r in alloc._nodes.values() if r.uses(pool)]:
+            rec.leave(pool)
             lost = [d for d in rec.usable if d.pool == pool]
             rec.usable = tuple(d for d in rec.usable if d.pool != pool)
             why = f"pool {pool} lies inside pod prefix {prefix} held by {quote(holder)}"
@@ -209,7 +198,7 @@ def _hold_outside(
     try:
         _occupy_over_nodes(alloc, rec.name, prefix)
     except PrefixConflictError as e:
-        rec.pools = tuple(p for p in rec.pools if p != prefix)
+        rec.leave(prefix)
         alloc._leave_pool(prefix)
         return "conflict", str(e), None
     detail = f"{prefix} lies outside every pool: adopted and held in a pool of its own"

@@ -24,9 +24,9 @@ from ._errors import (
     quote,
 )
 from ._interface import Decision, Interface
-from ._node import Assignment, FamilyAssignment, Node
+from ._node import FamilyAssignment, Node
 from ._node_invariants import check_node_allocator
-from ._node_state import PoolUse, Record
+from ._node_state import Record, pack, unpack
 from ._policy import SafePolicy
 from ._prefix import Prefix
 
@@ -53,7 +53,10 @@ def dump(alloc: NodeAllocator) -> dict[str, Any]:
         "fallback": alloc._fallback,
         "reserved": [str(p) for p in alloc._extra_reserved],
         "allocator": alloc._allocator.snapshot(),
-        "pools": [{"prefix": str(p), "role": use.role} for p, use in alloc._pools.items()],
+        "pools": [
+            {"prefix": str(unpack(key)), "role": "outside" if key in alloc._outside else "provider"}
+            for key in alloc._pool_users
+        ],
         "nodes": [_dump_record(rec) for rec in alloc._nodes.values()],
     }
 
@@ -121,10 +124,10 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
     try:
         masks = _mapping(data, "node_mask")
         node_mask = {}
-        for key, value in masks.items():
-            if key not in ("4", "6"):
-                raise SnapshotError(f"node_mask keys must be '4' or '6', not {quote(key)}")
-            node_mask[int(key)] = value
+        for version, value in masks.items():
+            if version not in ("4", "6"):
+                raise SnapshotError(f"node_mask keys must be '4' or '6', not {quote(version)}")
+            node_mask[int(version)] = value
         alloc = cls(
             [_snap.text(item, "cluster_cidrs") for item in _snap.items(data, "cluster_cidrs")],
             node_mask=node_mask,
@@ -139,23 +142,27 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
             if role not in _ROLES:
                 raise SnapshotError(f"pool role must be 'provider' or 'outside', not {quote(role)}")
             prefix = Prefix.parse(_snap.field(item, "prefix", "pools"))
-            if prefix in alloc._pools:
+            key = pack(prefix)
+            if key in alloc._pool_users:
                 raise SnapshotError(f"pool {quote(prefix)} is listed twice")
-            alloc._pools[prefix] = PoolUse(role)  # its users are counted from the nodes below
+            alloc._pool_users[key] = 0  # its users are counted from the nodes below
+            if role == "outside":
+                alloc._outside.add(key)
         for item in _snap.items(data, "nodes"):
             rec = _load_record(_snap.mapping(item, "nodes"))
             if rec.name in alloc._nodes:
                 raise SnapshotError(f"node {quote(rec.name)} is listed twice")
             alloc._nodes[rec.name] = rec
-            for pool in rec.pools:
-                use = alloc._pools.get(pool)
-                if use is None:
-                    raise SnapshotError(f"node {quote(rec.name)} uses unknown pool {quote(pool)}")
-                use.users += 1
+            for key in rec.pool_keys:
+                if key not in alloc._pool_users:
+                    raise SnapshotError(
+                        f"node {quote(rec.name)} uses unknown pool {quote(unpack(key))}"
+                    )
+                alloc._pool_users[key] += 1
             for address, holder in rec.waiting():
                 alloc._blocked.setdefault(holder, []).append((rec.name, address))
-            for address in rec.reserved:
-                alloc._add_reserver(address, rec.name)
+            for key in rec.reserved_keys:
+                alloc._add_reserver(key, rec.name)
     except SnapshotError:
         raise
     except (
@@ -218,7 +225,6 @@ def _load_record(item: Mapping[str, Any]) -> Record:
     held = item.get("assignment")
     if held is not None:
         held = _snap.mapping(held, "assignment")
-        families = []
         for entry in _snap.items(held, "families"):
             f = _snap.mapping(entry, "families")
             source = f.get("source")
@@ -226,7 +232,7 @@ def _load_record(item: Mapping[str, Any]) -> Record:
                 raise SnapshotError(f"unknown source {quote(source)} of node {quote(name)}")
             pool = _optional_text(f, "pool")
             decision = f.get("decision")
-            families.append(
+            rec.hold(
                 FamilyAssignment(
                     Prefix.parse(_snap.field(f, "prefix", "families")),
                     source,
@@ -235,11 +241,23 @@ def _load_record(item: Mapping[str, Any]) -> Record:
                     None if decision is None else _load_decision(decision),
                 )
             )
-        rec.assignment = Assignment(
-            name, tuple(families), tuple(_texts(held, "skipped")), tuple(_texts(held, "warnings"))
+        rec.held_skipped = tuple(_texts(held, "skipped"))
+        if tuple(_texts(held, "warnings")) != rec.warnings:
+            raise SnapshotError(
+                f"the snapshot contradicts itself: the assignment of {quote(name)} must carry "
+                "the node's warnings"
+            )
+        if not rec.held:
+            raise SnapshotError(
+                f"the snapshot contradicts itself: the assignment of {quote(name)} holds no prefix"
+            )
+    allocated = tuple(Prefix.parse(p) for p in _texts(item, "allocated"))
+    if sorted(allocated) != sorted(rec.allocated):
+        raise SnapshotError(
+            f"the snapshot contradicts itself: 'allocated' of node {quote(name)} must list its "
+            "assignment's prefixes"
         )
-    rec.allocated = tuple(Prefix.parse(p) for p in _texts(item, "allocated"))
-    rec.reserved = tuple(Prefix.parse(p) for p in _texts(item, "reserved"))
+    rec.reserved_keys = tuple(pack(Prefix.parse(p)) for p in _texts(item, "reserved"))
     for pair in _snap.items(item, "pending"):
         if not isinstance(pair, list) or len(pair) != 2:
             raise SnapshotError(f"each pending entry is [address, holder], not {quote(pair)}")
@@ -247,7 +265,7 @@ def _load_record(item: Mapping[str, Any]) -> Record:
             Prefix.parse(_snap.text(pair[0], "pending")),
             Prefix.parse(_snap.text(pair[1], "pending")),
         )
-    rec.pools = tuple(Prefix.parse(p) for p in _texts(item, "pools"))
+    rec.pool_keys = tuple(pack(Prefix.parse(p)) for p in _texts(item, "pools"))
     return rec
 
 

@@ -71,21 +71,20 @@ def _caller_reserved(reserved: Iterable[AddressLike]) -> list[int]:
     return values
 
 
-def _reserve(interface: Interface, pool: Prefix, caller: Iterable[int]) -> tuple[Prefix, ...]:
-    """Node address, pool's first address and the caller's addresses inside ``pool``."""
+def _reserve(interface: Interface, pool: Prefix, caller: Iterable[int]) -> tuple[int, ...]:
+    """Node address, pool's first address and the caller's addresses inside ``pool``, sorted."""
     candidates = {interface.address, pool.value, *caller}
-    inside = sorted(a for a in candidates if pool.value <= a <= pool.last)
-    return tuple(Prefix._trusted(6, a, _WIDTH) for a in inside)
+    return tuple(sorted(a for a in candidates if pool.value <= a <= pool.last))
 
 
 def _require_free_block(
-    interface: Interface, pool: Prefix, prefixlen: int, reserved: tuple[Prefix, ...]
+    interface: Interface, pool: Prefix, prefixlen: int, reserved: tuple[int, ...]
 ) -> None:
     """Raise PolicyError when every ``/prefixlen`` block of ``pool`` holds a reserved address."""
     blocks = 1 << (prefixlen - pool.prefixlen)
     if blocks > len(reserved):
         return
-    taken = {first_address(r.value, prefixlen) for r in reserved}
+    taken = {first_address(r, prefixlen) for r in reserved}
     if len(taken) < blocks:
         return
     which = f"both /{prefixlen} halves" if blocks == 2 else f"all {blocks} /{prefixlen} blocks"
@@ -306,7 +305,7 @@ class SafePolicy:
             decision.interface,
             decision.pool,
             decision.prefixlen,
-            decision.reserved,
+            decision._reserved,
         )
         p = iface.prefixlen
         if p < 120:
@@ -318,9 +317,7 @@ class SafePolicy:
         if iface.address < upper.value:
             lower_holds.append("the node address")
         lower_holds.append("the subnet-router anycast address")
-        others = sum(
-            1 for r in held if r.value < upper.value and r.value not in (iface.address, pool.value)
-        )
+        others = sum(1 for r in held if r < upper.value and r not in (iface.address, pool.value))
         if others:
             lower_holds.append(f"{others} other reserved address{'es' if others > 1 else ''}")
         holds = lower_holds[0]
@@ -422,7 +419,7 @@ def _carve_reason(policy: _LengthPolicy, decision: Decision) -> str:
     _, how = _lengths(policy, p)
     return (
         f"{iface} is a /{p}: pods get /{decision.prefixlen} blocks from it ({how}), "
-        f"except blocks holding one of its {_count(len(decision.reserved))}"
+        f"except blocks holding one of its {_count(len(decision._reserved))}"
     )
 
 

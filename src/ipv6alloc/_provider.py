@@ -165,7 +165,7 @@ except blocks holding one of its 2 reserved addresses'
             decision.pool,
             decision.prefixlen,
             _RuleReason(head, decision),
-            decision.reserved,
+            decision._reserved,
             f"provider({label})/{decision.policy}",
             decision.reserve_node_addresses,
         )
