@@ -65,19 +65,17 @@ def check_node_allocator(alloc: NodeAllocator, *, deep: bool = True) -> None:
             require(not rec.held_skipped, f"node {name!r}: no skipped subnets without prefixes")
         versions = [p.version for p in rec.allocated]
         require(len(set(versions)) == len(versions), f"node {name!r}: one prefix per family")
-        for family in rec.families():
+        for _, source, pool_key, reason in rec.held:
+            require(source in ("provider", "cluster", "restored"), f"node {name!r}: known sources")
             require(
-                family.source in ("provider", "cluster", "restored"),
-                f"node {name!r}: known sources",
+                (source == "provider") == (reason is None),
+                f"node {name!r}: only a provider prefix takes its decision's reason",
             )
             require(
-                (family.source == "provider") == (family.decision is not None),
-                f"node {name!r}: a provider prefix carries its decision",
-            )
-            require(
-                family.decision is None or family.decision in rec.usable,
+                source != "provider" or rec.decision_for(pool_key) is not None,
                 f"node {name!r}: a provider prefix comes from a usable subnet",
             )
+        for family in rec.families():
             require(
                 family.pool is None or family.prefix.subnet_of(family.pool),
                 f"node {name!r}: {family.prefix} lies in its pool",

@@ -232,6 +232,13 @@ def _load_record(item: Mapping[str, Any]) -> Record:
                 raise SnapshotError(f"unknown source {quote(source)} of node {quote(name)}")
             pool = _optional_text(f, "pool")
             decision = f.get("decision")
+            if decision is not None and pool is not None:
+                usable = rec.decision_for(pack(Prefix.parse(pool)))
+                if usable is None or usable != _load_decision(decision):
+                    raise SnapshotError(
+                        f"the snapshot contradicts itself: the decision of {quote(name)}'s "
+                        f"prefix in {quote(pool)} is not that of a usable subnet"
+                    )
             rec.hold(
                 FamilyAssignment(
                     Prefix.parse(_snap.field(f, "prefix", "families")),
