@@ -26,6 +26,12 @@ Finding provider subnets:
   ``"wait"`` (a source failed: never fall back to the cluster pool, podCIDRs are write-once)
   or ``"error"`` (:class:`SubnetSourceError`: malformed data).
 
+Planning:
+
+- :func:`plan` decides what every node should hold under the API server's rules and returns a
+  :class:`Plan`: one :class:`NodePlan` per node (``keep``, ``adopt``, ``assign`` with its
+  patch bodies, ``conflict``, ``wait``, ``error`` or ``release``), each with a one-line reason.
+
 >>> from ipv6alloc.kubernetes import AnnotationSource, find_subnets, parse_nodes
 >>> [node] = parse_nodes('''{"kind": "Node", "metadata": {"name": "w1", "annotations":
 ...     {"ipv6alloc.io/node-subnets": "2a02:a:152:202::100/121"}}}''')
@@ -35,6 +41,7 @@ Finding provider subnets:
 
 from ._errors import NodeReadError, SubnetSourceError
 from ._load import load_nodes, parse_nodes, read_nodes
+from ._plan import ACTIONS, DEFAULT_SOURCES, Action, NodePlan, Plan, plan
 from ._providers import ProviderMap
 from ._read import KubeNode, read_node
 from ._sources import (
@@ -47,11 +54,16 @@ from ._sources import (
 )
 
 __all__ = [
+    "ACTIONS",
+    "DEFAULT_SOURCES",
     "DEFAULT_SUBNET_ANNOTATION",
+    "Action",
     "AnnotationSource",
     "CallableSource",
     "KubeNode",
+    "NodePlan",
     "NodeReadError",
+    "Plan",
     "ProviderMap",
     "SubnetLookup",
     "SubnetSource",
@@ -59,6 +71,7 @@ __all__ = [
     "find_subnets",
     "load_nodes",
     "parse_nodes",
+    "plan",
     "read_node",
     "read_nodes",
 ]
