@@ -1,13 +1,16 @@
-"""Draw the results: ``python -m benchmarks.plot [--results DIR] [--markdown]``.
+"""Draw the results: ``python -m benchmarks.plot [--results DIR] [--scenario S10] [--markdown]``.
 
 Reads ``benchmarks/results/*.csv`` (written by ``python -m benchmarks.run``) and writes one PNG
 per scenario next to them: time per operation against N on log-log axes for the swept
 scenarios (S1, S3, S4, S5, S8; S7 with one line per pattern, flat where the cost per operation
-does not grow with N; S9 with the node layer beside the allocator work it performs), bars for
-S2 (one N), S6 (import) and memory. Points that did not finish or could not start are named in
-the legend instead of drawn. ``--markdown`` prints the tables of ``docs/performance.md``
-instead, S9's memory per node (``node-memory.csv``, not drawn) included. matplotlib is
-imported only here, with the Agg backend (no display needed).
+does not grow with N; S9 with the node layer beside the allocator work it performs; S10 with
+the planner beside ``NodeAllocator.assign`` of the same nodes), bars for S2 (one N), S6
+(import) and memory. Points that did not finish or could not start are named in the legend
+instead of drawn. ``--scenario`` draws only the plots named (``memory`` for the memory plot),
+leaving the other PNGs as they are. ``--markdown`` prints the tables of ``docs/performance.md``
+instead, S9's memory per node (``node-memory.csv``, not drawn) included; with ``--scenario``,
+only those scenarios' tables. matplotlib is imported only here, with the Agg backend (no
+display needed).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from .peers import CONTENDERS, LABELS
 from .run import NODE_MEMORY_CSV, RESULTS
-from .scenarios import NODE_LAYER, PATTERNS
+from .scenarios import NODE_LAYER, PATTERNS, PLANNING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,12 +44,17 @@ COLORS = {
     "unreserve-nested": "#bcbd22",
     "NodeAllocator.assign": "#d62728",
     "allocator work": "#ff9896",
+    "plan": "#1f77b4",
 }
-#: The rows of S7 and S9, in the order tables and legends show them, and their labels.
+#: The rows of S7, S9 and S10, in the order tables and legends show them, and their labels
+#: (S10's planner first, then the node layer's rows, which S9 and S10 share).
 VARIANTS = {
     **{name: label for name, (_, label) in PATTERNS.items()},
+    **PLANNING,
     **NODE_LAYER,
 }
+#: The rows drawn with a thicker line: ipv6alloc among the peers, the layer a scenario is about.
+MAIN_ROWS = frozenset({"ipv6alloc", "NodeAllocator.assign", "plan"})
 TITLES = {
     "S1": "S1 carve: N /80s from one /48",
     "S2": "S2 home ground: the 65,536 /80s of one /64, in order",
@@ -57,10 +65,13 @@ TITLES = {
     "S7": "S7 scaling: ipv6alloc per operation at N and 8N, by pattern",
     "S8": "S8 random churn: N of /80-/124 (7 lengths) from a /48, release half, N/2 more",
     "S9": "S9 node layer: NodeAllocator.assign vs the allocator work it performs",
+    "S10": "S10 planning: plan() of N Kubernetes nodes vs NodeAllocator.assign of them",
 }
 #: The scenarios drawn as log-log sweeps, and those in the Markdown tables, in order.
-SWEEPS = ("S1", "S3", "S4", "S5", "S7", "S8", "S9")
-TABLES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")
+SWEEPS = ("S1", "S3", "S4", "S5", "S7", "S8", "S9", "S10")
+TABLES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10")
+#: What ``--scenario`` can name: a scenario's plot, or the memory plot.
+PLOTS = (*TABLES, "memory")
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -115,7 +126,7 @@ def plot_sweep(name: str, rows: Sequence[dict[str, str]], out: Path) -> None:
             capsize=3,
             label=label,
             color=COLORS.get(peer, "black"),
-            lw=2.5 if peer in {"ipv6alloc", "NodeAllocator.assign"} else 1.5,
+            lw=2.5 if peer in MAIN_ROWS else 1.5,
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -212,10 +223,15 @@ def _cell(row: dict[str, str], scale: float) -> str:
     )
 
 
-def markdown(results: Path) -> str:
-    """The results as Markdown tables (median time per operation), for the docs."""
+def markdown(results: Path, names: Sequence[str] | None = None) -> str:
+    """The results as Markdown tables (median time per operation), for the docs.
+
+    With ``names``, only those scenarios' tables (no memory or targets table).
+    """
     out = []
     for name in TABLES:
+        if names is not None and name not in names:
+            continue
         path = results / f"{name}.csv"
         if not path.exists() or not (rows := _read(path)):
             continue
@@ -235,7 +251,7 @@ def markdown(results: Path) -> str:
             out.append(f"| {_label(peer)} | {line} |")
         out.append("")
     path = results / "memory.csv"
-    if path.exists() and (rows := _read(path)):
+    if names is None and path.exists() and (rows := _read(path)):
         out.append("**Memory held per allocation** (tracemalloc, N /80s carved from a /48)\n")
         out.append("| contender | N | bytes per allocation |\n|---|---|---|")
         for r in sorted(rows, key=lambda r: _order(r["peer"])):
@@ -243,7 +259,7 @@ def markdown(results: Path) -> str:
             out.append(f"| {_label(r['peer'])} | {int(r['n']):,} | {value or r['status']} |")
         out.append("")
     path = results / NODE_MEMORY_CSV
-    if path.exists() and (rows := _read(path)):
+    if names is None and path.exists() and (rows := _read(path)):
         out.append(
             "**Memory held per node** (tracemalloc, NodeAllocator after assigning N nodes)\n"
         )
@@ -253,12 +269,14 @@ def markdown(results: Path) -> str:
             out.append(f"| {int(r['n']):,} | {value} |")
         out.append("")
     path = results / "targets.csv"
-    if path.exists() and (rows := _read(path)):
+    if names is None and path.exists() and (rows := _read(path)):
         out.append("| target | bar | measured | met |\n|---|---|---|---|")
         out.extend(f"| {r['target']} | {r['bar']} | {r['measured']} | {r['met']} |" for r in rows)
         out.append("")
     if out:
-        first = next(iter(_read(p) for p in sorted(results.glob("S*.csv"))), [])
+        # The machine of the first table shown (rows merged from other runs keep their own).
+        shown = (results / f"{n}.csv" for n in TABLES if names is None or n in names)
+        first = next((rows for p in shown if p.exists() and (rows := _read(p))), [])
         if first:
             out.append(f"Measured on {_footer(first)}.")
     return "\n".join(out)
@@ -270,13 +288,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", action="store_true", help="print the tables for docs/performance.md"
     )
+    parser.add_argument(
+        "--scenario",
+        nargs="+",
+        choices=PLOTS,
+        default=None,
+        help="draw (or print the tables of) only these; the other PNGs are left as they are",
+    )
     args = parser.parse_args(argv)
     results: Path = args.results
+    chosen: Sequence[str] = args.scenario or PLOTS
     if args.markdown:
-        print(markdown(results))
+        print(markdown(results, args.scenario))
         return 0
     written = []
     for name in SWEEPS:
+        if name not in chosen:
+            continue
         path = results / f"{name}.csv"
         if path.exists() and (rows := _read(path)):
             plot_sweep(name, rows, results / f"{name}.png")
@@ -285,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("S2", "median_s_per_op", 1e6, "median time per allocation (µs)"),
         ("S6", "median_s_per_op", 1e3, "median time of the import (ms)"),
     ):
+        if name not in chosen:
+            continue
         path = results / f"{name}.csv"
         if path.exists() and (rows := _read(path)):
             peers, labels, values = _bar_data(rows, unit, scale)
@@ -300,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             written.append(f"{name}.png")
     path = results / "memory.csv"
-    if path.exists() and (rows := _read(path)):
+    if "memory" in chosen and path.exists() and (rows := _read(path)):
         peers, labels, values = _bar_data(rows, "bytes_per_allocation", 1.0)
         labels = [
             f"{label} (N={int(row['n']):,})" if row["status"] == "ok" else label

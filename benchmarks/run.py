@@ -7,6 +7,7 @@ Usage::
     python -m benchmarks.run --scenario S1 S3 --max-n 100000 --repeat 7
     python -m benchmarks.run --scenario S1 --peer netaddr-naive --merge   # add one contender
     python -m benchmarks.run --scenario S7 --n 1000    # one scenario at N (S7: N and 8N)
+    python -m benchmarks.run --scenario S10 --peer ipv6alloc --merge   # S10 alone, kept apart
 
 Method (see ``docs/performance.md``): every contender runs the same data in the same process,
 alternating within each repeat (the order rotates from one repeat to the next), so that the
@@ -18,12 +19,14 @@ each row rests on. Quick runs write to ``benchmarks/results/quick/`` so they nev
 the published figures. ``--merge`` adds or refreshes some contenders (``--peer``) in the CSVs
 already there, keeping the other contenders' rows and their dates (S6 is always rewritten).
 
-S7 (scaling patterns) and S9 (node layer) time ipv6alloc several ways: their rows are named
-by pattern in the ``peer`` column and run when ipv6alloc is among ``--peer``; S8 runs only
-ipv6alloc and the floor. S7 runs every N at 8N too. Untimed setup inside a run (S7 builds the
-state its operations consume) counts against ``--budget`` and ``--time-limit`` like the timed
-part, and the ``note`` column gives its median. After S9, ``node-memory.csv`` gets the bytes a
-``NodeAllocator`` holds per node (tracemalloc).
+S7 (scaling patterns), S9 (node layer) and S10 (planning) time ipv6alloc several ways: their
+rows are named by pattern in the ``peer`` column and run when ipv6alloc is among ``--peer``; S8
+runs only ipv6alloc and the floor. S7 runs every N at 8N too. Untimed setup inside a run (S7
+builds the state its operations consume) counts against ``--budget`` and ``--time-limit`` like
+the timed part, and the ``note`` column gives its median. After S9, ``node-memory.csv`` gets
+the bytes a ``NodeAllocator`` holds per node (tracemalloc). S10 times ``plan()`` beside S9's
+``NodeAllocator.assign`` of the same nodes; its targets compare the two at N=10^4, and the
+planner at 10^4 with itself at 10^3.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from .scenarios import (
     IMPORTS,
     NODE_LAYER,
     PATTERNS,
+    PLANNING,
     SCALE,
     SCENARIOS,
     STDLIB_FLOOR,
@@ -69,6 +73,8 @@ WARMUP_N = 100
 ALL_SCENARIOS = tuple(sorted([*SCENARIOS, "S6"], key=lambda name: int(name[1:])))
 #: S9's rows: the node layer, and the allocator work it performs (see NODE_LAYER).
 ASSIGN, ALLOCATOR_WORK = NODE_LAYER
+#: S10's rows: the planner, and S9's NodeAllocator.assign of the same nodes (see PLANNING).
+PLAN, PLAN_ASSIGN = PLANNING
 #: Where S9's memory per node goes (one row: NodeAllocator.assign at the largest N of S9).
 NODE_MEMORY_CSV = "node-memory.csv"
 
@@ -747,6 +753,24 @@ def compute_targets(
             inverse=True,
             missing="S9 at N=10^4 or 10^3 missing for NodeAllocator.assign",
         ),
+        _ratio(
+            "S10 planning cost per node: N=10^4 / N=10^3",
+            "<= 1.5",
+            _ok(rows, "S10", PLAN, 10**4),
+            _ok(rows, "S10", PLAN, 10**3),
+            most=1.5,
+            inverse=True,
+            missing="S10 at N=10^4 or 10^3 missing for plan",
+        ),
+        _ratio(
+            "S10 plan per node / NodeAllocator.assign per node, at N=10^4",
+            "<= 2",
+            _ok(rows, "S10", PLAN, 10**4),
+            _ok(rows, "S10", PLAN_ASSIGN, 10**4),
+            most=2,
+            inverse=True,
+            missing="S10 at N=10^4 missing for plan or NodeAllocator.assign",
+        ),
     ]
 
 
@@ -836,7 +860,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks.run", description="Benchmark ipv6alloc against its peers."
     )
     parser.add_argument(
-        "--quick", action="store_true", help="N=1000 (S7 8000 too, S9 10^4), one repeat (CI)"
+        "--quick",
+        action="store_true",
+        help="N=1000 (S7 8000 too, S9 and S10 10^4 too), one repeat (CI)",
     )
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per point (5)")
     parser.add_argument(

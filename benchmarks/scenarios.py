@@ -1,4 +1,4 @@
-"""The scenarios S1-S6 of ``docs/performance.md``: same data for every contender, timed alike.
+"""The scenarios S1-S10 of ``docs/performance.md``: same data for every contender, timed alike.
 
 Each scenario has a ``prepare(n, seed)`` that builds its data (seeded, outside the timing) and a
 ``run(contender, data, deadline)`` that drives one contender through it and returns an
@@ -24,9 +24,12 @@ Each scenario has a ``prepare(n, seed)`` that builds its data (seeded, outside t
 - S9 node layer: :meth:`ipv6alloc.NodeAllocator.assign` per node against the allocator work it
   performs, done directly on a :class:`ipv6alloc.PrefixAllocator` (:data:`NODE_LAYER`); and
   the memory a node allocator holds per node (:func:`measure_node_memory`).
+- S10 planning: :func:`ipv6alloc.kubernetes.plan` of S9's N nodes as Kubernetes nodes (read
+  from ``kubectl get nodes -o json`` items before the timing, :func:`node_list`) against S9's
+  ``NodeAllocator.assign`` of the same nodes, in the same run (:data:`PLANNING`).
 
-S7 and S9 time ipv6alloc several ways instead of against the peers: their rows are named by
-pattern (the CSV's ``peer`` column), and they run when ipv6alloc is among the contenders. The
+S7, S9 and S10 time ipv6alloc several ways instead of against the peers: their rows are named
+by pattern (the CSV's ``peer`` column), and they run when ipv6alloc is among the contenders. The
 state S7 starts from is built inside each run (its operations consume it), untimed, with the
 garbage collected before the timed part; the time limit applies to the build and to the timed
 part each.
@@ -39,6 +42,7 @@ is at most 65,536 (the /24s of a /8); beyond, the longest length that gives ever
 
 from __future__ import annotations
 
+import datetime
 import gc
 import ipaddress
 import random
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from ipv6alloc import Node, NodeAllocator, Prefix, PrefixAllocator
+    from ipv6alloc.kubernetes import KubeNode
 
 __all__ = [
     "CHUNK",
@@ -70,6 +75,7 @@ __all__ = [
     "Memory",
     "NodeLayer",
     "Outcome",
+    "Planning",
     "Restore",
     "Scaling",
     "Scenario",
@@ -78,6 +84,7 @@ __all__ = [
     "measure_node_memory",
     "migrated_cluster",
     "nested_cluster",
+    "node_list",
     "v4_prefixlen",
 ]
 
@@ -116,8 +123,8 @@ class Outcome:
         pools: The pools the run carved from.
         blocks: Every block held at the end (allocated or occupied).
         reserved: Addresses that had to stay out of every allocation (S4's node addresses),
-            or, for S7 to S9, what the allocator holds reserved at the end.
-        state: The ipv6alloc allocator at the end (S3 and S7 to S9), for checks such as
+            or, for S7 to S10, what the allocator holds reserved at the end.
+        state: The ipv6alloc allocator at the end (S3 and S7 to S10), for checks such as
             ``_check()``; None for the peers.
         setup_seconds: Wall time of the untimed setup inside the run (S7 builds the state its
             operations consume), which the runner counts against its budget and limit.
@@ -145,7 +152,8 @@ class Scenario(Generic[W]):
     prepare: Callable[[int, int], W] = field(repr=False)
     run: Callable[[str, W, float], Outcome] = field(repr=False)
     #: The rows of a scenario that times ipv6alloc several ways instead of against the peers
-    #: (S7's patterns, S9's two ways to assign nodes); it runs when ipv6alloc is a contender.
+    #: (S7's patterns, S9's two ways to assign nodes, S10's planner beside S9's assign); it runs
+    #: when ipv6alloc is a contender.
     variants: tuple[str, ...] = ()
     #: The only contenders the scenario runs (S8: ipv6alloc and the floor); empty: every one.
     peers: tuple[str, ...] = ()
@@ -895,6 +903,112 @@ def measure_node_memory(n: int, deadline: float) -> Memory:
     return Memory(n, held - before, peak - before)
 
 
+# -- S10: planning -----------------------------------------------------------------------------
+
+#: S10's rows: the planner, and S9's NodeAllocator.assign of the same nodes as core Nodes.
+PLANNING = {
+    "plan": "plan() of N Kubernetes nodes (read beforehand), each on its own /64",
+    "NodeAllocator.assign": NODE_LAYER["NodeAllocator.assign"],
+}
+#: The annotation S10's nodes carry their provider subnet in (the planner's default source).
+SUBNET_ANNOTATION = "ipv6alloc.io/node-subnets"
+#: The creation time of S10's first node; each next node is one second younger.
+_CREATED = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Planning:
+    """S9's N nodes twice: as Kubernetes nodes for :func:`ipv6alloc.kubernetes.plan`, and core.
+
+    Attributes:
+        n: The number of nodes.
+        nodes: The :class:`~ipv6alloc.kubernetes.KubeNode` values read (with
+            :func:`~ipv6alloc.kubernetes.read_nodes`, outside the timing) from the items of
+            :func:`node_list`: the i-th is S9's i-th node, its /64 in the
+            ``ipv6alloc.io/node-subnets`` annotation and its address as its InternalIP.
+        layer: S9's data for the same N (:func:`prepare_s9`): the same nodes as core
+            :class:`~ipv6alloc.Node` objects, for the ``NodeAllocator.assign`` row.
+    """
+
+    n: int
+    nodes: list[KubeNode]
+    layer: NodeLayer
+
+
+def node_list(n: int) -> dict[str, Any]:
+    """S10's N nodes as ``kubectl get nodes -o json`` prints them: a ``kind: List`` of Nodes.
+
+    The i-th node is S9's: ``node-{i:07d}``, on its own /64, 2001:db8:0:{i}::/64 (i in hex),
+    with the address ::100 in it, given in interface form in the ``ipv6alloc.io/node-subnets``
+    annotation and as the node's InternalIP; a uid, a resourceVersion, and creation times one
+    second apart, oldest first; no podCIDRs yet.
+    """
+    items = []
+    for i in range(n):
+        name = f"node-{i:07d}"
+        address = str(ipaddress.IPv6Address(_DOC | i << 64 | 0x100))
+        created = _CREATED + datetime.timedelta(seconds=i)
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "uid": f"6f1e0c2a-{i >> 16:04x}-4b6d-8e2f-{i & 0xFFFF:012x}",
+                    "resourceVersion": str(100_000 + i),
+                    "creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
+                    "annotations": {SUBNET_ANNOTATION: f"{address}/64"},
+                },
+                "spec": {},
+                "status": {
+                    "addresses": [
+                        {"type": "InternalIP", "address": address},
+                        {"type": "Hostname", "address": name},
+                    ],
+                },
+            }
+        )
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+
+
+def prepare_s10(n: int, seed: int) -> Planning:
+    from ipv6alloc.kubernetes import read_nodes
+
+    return Planning(n, read_nodes(node_list(n)), prepare_s9(n, seed))
+
+
+def run_planning(contender: str, work: Planning, deadline: float) -> Outcome:
+    """S10: plan every node, or assign S9's core nodes (the same nodes) directly."""
+    if contender == "plan":
+        return _plan_nodes(work, deadline)
+    if contender == "NodeAllocator.assign":
+        return _assign_nodes(work.layer, deadline)
+    raise KeyError(f"unknown S10 row {contender!r}; expected one of {', '.join(PLANNING)}")
+
+
+def _plan_nodes(work: Planning, deadline: float) -> Outcome:
+    """``plan(nodes, NodeAllocator(S9's cluster))``: one call, so the clock is read after it.
+
+    The planner releases the nodes its list does not hold, so the list cannot be cut in chunks:
+    a run past ``deadline`` is only known at its end. Every node must be planned ``assign``.
+    """
+    from ipv6alloc import NodeAllocator
+    from ipv6alloc.kubernetes import plan
+
+    start = perf_counter()
+    alloc = NodeAllocator(list(NODE_CLUSTER), node_mask=work.layer.node_mask)
+    planned = plan(work.nodes, alloc)
+    len(alloc.allocator)  # reading the state indexes a pending run of allocations: time it too
+    seconds = perf_counter() - start
+    if perf_counter() > deadline:
+        raise DidNotFinishError("plan is one call: the clock was read after it")
+    summary = planned.summary()
+    if summary["assign"] != work.n:
+        raise RuntimeError(f"the plan assigns {summary['assign']} of {work.n} nodes: {summary}")
+    return _final(seconds, work.n, alloc.allocator, alloc)
+
+
 SCENARIOS: dict[str, Scenario[Any]] = {
     "S1": Scenario(
         "S1",
@@ -972,6 +1086,16 @@ SCENARIOS: dict[str, Scenario[Any]] = {
         prepare_s9,
         run_node_layer,
         variants=tuple(NODE_LAYER),
+    ),
+    "S10": Scenario(
+        "S10",
+        "planning: plan() of N Kubernetes nodes vs NodeAllocator.assign of the same nodes",
+        "node",
+        (10**3, 10**4, 2 * 10**4),
+        (10**3, 10**4),
+        prepare_s10,
+        run_planning,
+        variants=tuple(PLANNING),
     ),
 }
 

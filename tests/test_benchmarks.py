@@ -4,7 +4,8 @@ Every contender runs every scenario at a small N in-process; the test checks wha
 the end: the right number of blocks, all inside the pools, none overlapping another, reserved
 addresses left out, and ipv6alloc's own invariants (``_check()``). The scaling patterns (S7)
 are checked in the state they start from and the state they leave; the node layer's two rows
-(S9) must do the same allocator work. It also checks the peers' interface, the bitmap peer's
+(S9) must do the same allocator work, and so must the planner and S9's assign of the same nodes
+(S10). It also checks the peers' interface, the bitmap peer's
 16-bit limit, the time limit (for the timed part and for an untimed setup), the targets (against
 both netaddr peers, the floor, the same code at 8N), merging one contender into earlier results
 and an end-to-end quick run of the runner.
@@ -20,6 +21,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 import pytest
+from benchmarks import plot as bench_plot
 from benchmarks import run as bench_run
 from benchmarks.peers import (
     CONTENDERS,
@@ -33,8 +35,10 @@ from benchmarks.scenarios import (
     IMPORTS,
     NODE_LAYER,
     PATTERNS,
+    PLANNING,
     S8_LENGTHS,
     SCENARIOS,
+    SUBNET_ANNOTATION,
     Block,
     DidNotFinishError,
     Outcome,
@@ -43,11 +47,13 @@ from benchmarks.scenarios import (
     measure_node_memory,
     migrated_cluster,
     nested_cluster,
+    node_list,
     v4_prefixlen,
 )
 from netaddr import IPNetwork, IPSet
 
 from ipv6alloc import NodeAllocator, Prefix, PrefixAllocator
+from ipv6alloc.kubernetes import KubeNode, plan, read_nodes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,8 +64,8 @@ WIDTH = {4: 32, 6: 128}
 
 #: (contender, scenario) pairs that must refuse to start: the bitmap beyond 16 bits or mixed.
 CANNOT_START = {("bitmap", "S1"), ("bitmap", "S3"), ("bitmap", "S5")}
-#: The scenarios where contenders race through the same operations, and who runs each (S7 and
-#: S9 time ipv6alloc by pattern instead: tested apart).
+#: The scenarios where contenders race through the same operations, and who runs each (S7, S9
+#: and S10 time ipv6alloc by pattern instead: tested apart).
 RACES = [
     (contender, name)
     for name in sorted(SCENARIOS)
@@ -244,7 +250,7 @@ def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "targets:" in capsys.readouterr().out
     names = {*SCENARIOS, "S6", "memory", "node-memory", "targets"}
     assert {p.stem for p in tmp_path.glob("*.csv")} == names
-    for name in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9"):
+    for name in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9", "S10"):
         rows = _read(tmp_path / f"{name}.csv")
         scenario = SCENARIOS[name]
         expected = scenario.variants or scenario.contenders(CONTENDERS)
@@ -267,13 +273,15 @@ def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (node_memory["n"], node_memory["status"]) == ("200", "ok")
     assert float(node_memory["bytes_per_node"]) > 0
     targets = _read(tmp_path / "targets.csv")
-    assert len(targets) == 20
+    assert len(targets) == 22
     assert {t["met"] for t in targets} <= {"yes", "no", "not measured"}
     # Measured from this run alone: S7 at N=200 and 1,600, S8, S9 and its memory per node.
-    measured = [t for t in targets if t["target"].startswith(("S7", "S8", "S9"))]
-    assert len(measured) == len(PATTERNS) + 4
+    measured = [t for t in targets if t["target"].startswith(("S7", "S8", "S9", "S10"))]
+    assert len(measured) == len(PATTERNS) + 6
     assert [t["met"] != "not measured" for t in measured] == [True] * (len(PATTERNS) + 3) + [
-        False  # the planning target needs N=10^3 and 10^4
+        False,  # the S9 planning-like target needs N=10^3 and 10^4
+        False,  # so do both S10 targets: N=10^4 against 10^3, and plan against assign at 10^4
+        False,
     ]
     # The targets can be recomputed from the CSVs alone, to the same result.
     assert bench_run.main(["--targets-only", "--out", str(tmp_path)]) == 0
@@ -454,9 +462,10 @@ def test_scaling_runs_every_n_at_8n_and_only_with_ipv6alloc(tmp_path: Path) -> N
     assert SCENARIOS["S8"].contenders(CONTENDERS) == ["ipv6alloc", "floor"]
     assert SCENARIOS["S8"].contenders(["netaddr", "floor"]) == ["floor"]
     assert SCENARIOS["S9"].contenders(["ipv6alloc"]) == list(NODE_LAYER)
-    # Without ipv6alloc among the contenders, S7 and S9 are skipped: no CSV, no failure.
+    assert SCENARIOS["S10"].contenders(["ipv6alloc", "floor"]) == ["plan", "NodeAllocator.assign"]
+    # Without ipv6alloc among the contenders, S7, S9 and S10 are skipped: no CSV, no failure.
     common = ["--n", "50", "--repeat", "1", "--no-memory", "--out", str(tmp_path)]
-    assert bench_run.main([*common, "--scenario", "S7", "S9", "--peer", "floor"]) == 0
+    assert bench_run.main([*common, "--scenario", "S7", "S9", "S10", "--peer", "floor"]) == 0
     assert list(tmp_path.glob("*.csv")) == []
 
 
@@ -526,6 +535,97 @@ def test_node_memory_is_measured() -> None:
     assert not tracemalloc.is_tracing()  # stopped right after the measurement
 
 
+# -- S10: planning -----------------------------------------------------------------------------
+
+
+def test_planning_nodes_are_s9s_nodes_as_kubectl_prints_them() -> None:
+    listing = node_list(3)
+    assert (listing["kind"], listing["apiVersion"]) == ("List", "v1")
+    assert {item["kind"] for item in listing["items"]} == {"Node"}
+    kube = read_nodes(listing)
+    layer = SCENARIOS["S9"].prepare(3, 7)
+    assert [k.name for k in sorted(kube, key=lambda k: k.sort_key)] == [k.name for k in kube]
+    assert len({k.creation_timestamp for k in kube}) == 3  # one second apart, oldest first
+    assert len({k.uid for k in kube}) == 3
+    assert all(k.resource_version for k in kube)
+    for k, node in zip(kube, layer.nodes, strict=True):
+        assert (k.pod_cidrs, k.problems, k.uninitialized, k.deleting) == ((), (), False, False)
+        subnet = k.annotations[SUBNET_ANNOTATION]
+        assert subnet.endswith("::100/64")
+        assert k.addresses == (subnet.removesuffix("/64"),)  # the InternalIP
+        core = k.to_node([subnet])
+        assert (core.name, core.addresses, core.subnets) == (
+            node.name,
+            node.addresses,
+            node.subnets,
+        )
+
+
+def test_planning_rows_do_the_same_allocator_work() -> None:
+    s = SCENARIOS["S10"]
+    work = s.prepare(N, 7)
+    assert len(work.nodes) == N
+    planned, assigned = (s.run(row, work, perf_counter() + 120) for row in PLANNING)
+    assert isinstance(planned.state, NodeAllocator)
+    assert isinstance(assigned.state, NodeAllocator)
+    planned.state._check()
+    assigned.state._check()
+    assert len(planned.state) == len(assigned.state) == N
+    # The same pools, allocations (with owners) and reservations: the planner registers every
+    # node first, then assigns them oldest first, which is S9's order.
+    assert (planned.pools, planned.blocks, planned.reserved) == (
+        assigned.pools,
+        assigned.blocks,
+        assigned.reserved,
+    )
+    assert planned.state.allocator.allocations() == assigned.state.allocator.allocations()
+    assert (planned.ops, assigned.ops) == (N, N)
+    assert_disjoint_inside(planned)
+    # What the planner decides: every node an assign, with the prefixes it holds.
+    alloc = NodeAllocator(["10.0.0.0/8", "fd00::/48"], node_mask=work.layer.node_mask)
+    result = plan(work.nodes, alloc)
+    assert result.summary()["assign"] == N
+    for node_plan in result:
+        held = assigned.state.get(node_plan.name)
+        assert held is not None
+        assert node_plan.pod_cidrs == tuple(str(p) for p in held.pod_cidrs)
+        assert node_plan.subnet is not None
+        assert node_plan.subnet.endswith("::100/64")
+
+
+def test_planning_run_refuses_a_plan_that_does_not_assign_every_node() -> None:
+    s = SCENARIOS["S10"]
+    work = s.prepare(N, 7)
+    # A node without a subnet or an address waits: the run must not time a partial plan.
+    waiting = replace(work, nodes=[*work.nodes[:-1], KubeNode("node-without-addresses")])
+    with pytest.raises(RuntimeError, match=f"assigns {N - 1} of {N} nodes"):
+        s.run("plan", waiting, perf_counter() + 120)
+    # One call: the deadline is checked after it.
+    with pytest.raises(DidNotFinishError, match="one call"):
+        s.run("plan", work, perf_counter() - 1)
+    with pytest.raises(KeyError, match="unknown S10 row"):
+        s.run("allocator work", work, perf_counter() + 120)
+
+
+def test_plot_draws_and_tabulates_only_the_scenarios_named(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    common = ["--n", "100", "--repeat", "1", "--no-memory", "--out", str(tmp_path)]
+    assert bench_run.main([*common, "--scenario", "S9", "S10", "--peer", "ipv6alloc"]) == 0
+    assert bench_plot.main(["--results", str(tmp_path), "--scenario", "S10"]) == 0
+    assert [p.name for p in tmp_path.glob("*.png")] == ["S10.png"]
+    text = bench_plot.markdown(tmp_path, ["S10"])
+    assert text.startswith(f"**{bench_plot.TITLES['S10']}**: median µs per node")
+    assert "| plan() of N Kubernetes nodes" in text
+    assert "S9 node layer" not in text
+    # The planner's row first, then the node layer's, in S10; S9 keeps its own order.
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "N=" not in line]
+    assert [line.split(" | ")[0] for line in rows] == [
+        f"| {PLANNING['plan']}",
+        f"| {PLANNING['NodeAllocator.assign']}",
+    ]
+    assert "Measured on" in text
+
+
 # -- the new targets ---------------------------------------------------------------------------
 
 
@@ -593,7 +693,7 @@ def test_floor_node_layer_and_memory_targets() -> None:
         bench_run.NodeMemoryRow(assign, 2 * 10**4, 1600.0, 1700.0, bench_run.OK),
     ]
     targets = bench_run.compute_targets(rows, [], 60, node_memory)
-    assert len(targets) == 20
+    assert len(targets) == 22
     s4 = _target(targets, "S4")
     assert (s4.measured, s4.met, s4.bar) == ("1.25", "yes", "<= 1.5")
     s8 = _target(targets, "S8")
@@ -606,3 +706,27 @@ def test_floor_node_layer_and_memory_targets() -> None:
     planning = _target(targets, "S9 planning")
     assert (planning.measured, planning.met) == ("1.60", "no")
     assert bench_run.compute_targets([], [], 60)[-1].met == "not measured"
+
+
+def test_planning_targets_compare_n_10_4_with_10_3_and_plan_with_assign() -> None:
+    planner, assign = PLANNING
+    rows = [
+        _row("S10", planner, 10**3, 8e-5),
+        _row("S10", assign, 10**3, 4e-5),
+        _row("S10", planner, 10**4, 1e-4),
+        _row("S10", assign, 10**4, 4e-5),
+        _row("S10", planner, 2 * 10**4, 3e-4),  # not a target's N
+    ]
+    targets = bench_run.compute_targets(rows, [], 60)
+    assert [t.target for t in targets[-2:]] == [
+        "S10 planning cost per node: N=10^4 / N=10^3",
+        "S10 plan per node / NodeAllocator.assign per node, at N=10^4",
+    ]
+    scaling, ratio = targets[-2:]
+    assert (scaling.measured, scaling.met, scaling.bar) == ("1.25", "yes", "<= 1.5")
+    assert scaling.detail.startswith("plan at N=10,000: 100.00 vs plan at N=1,000: 80.00")
+    assert (ratio.measured, ratio.met, ratio.bar) == ("2.50", "no", "<= 2")
+    assert "vs NodeAllocator.assign at N=10,000: 40.00" in ratio.detail
+    # S10 at N=10^3 only: neither target is measured.
+    missing = bench_run.compute_targets(rows[:2], [], 60)[-2:]
+    assert [t.met for t in missing] == ["not measured", "not measured"]

@@ -842,11 +842,16 @@ def test_arbitrary_text_raises_only_node_read_error(text: str | bytes) -> None:
 
 def test_the_edge_exports_what_it_promises() -> None:
     assert sorted(kube.__all__) == [
+        "ACTIONS",
+        "Action",
         "AnnotationSource",
         "CallableSource",
+        "DEFAULT_SOURCES",
         "DEFAULT_SUBNET_ANNOTATION",
         "KubeNode",
+        "NodePlan",
         "NodeReadError",
+        "Plan",
         "ProviderMap",
         "SubnetLookup",
         "SubnetSource",
@@ -854,6 +859,7 @@ def test_the_edge_exports_what_it_promises() -> None:
         "find_subnets",
         "load_nodes",
         "parse_nodes",
+        "plan",
         "read_node",
         "read_nodes",
     ]

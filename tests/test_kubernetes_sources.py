@@ -62,7 +62,10 @@ def test_default_annotation_key() -> None:
 
 def test_annotation_entries_are_parsed_in_order() -> None:
     node = annotated(" 2a02:a:152:202::100/121 ,2001:DB8:1::5/64,, ")
-    assert AnnotationSource().subnets(node) == ["2a02:a:152:202::100/121", "2001:db8:1::5/64"]
+    assert AnnotationSource().subnets(node) == [
+        iface("2a02:a:152:202::100/121"),
+        iface("2001:db8:1::5/64"),
+    ]
 
 
 def test_annotation_read_from_a_real_node_mapping() -> None:
@@ -87,7 +90,7 @@ def test_an_empty_annotation_is_no_answer(value: str) -> None:
 def test_a_missing_annotation_is_no_answer_and_another_key_can_be_read() -> None:
     node = KubeNode("w1", annotations={"example.com/subnets": "2001:db8::5/64"})
     assert AnnotationSource().subnets(node) is None
-    assert AnnotationSource("example.com/subnets").subnets(node) == ["2001:db8::5/64"]
+    assert AnnotationSource("example.com/subnets").subnets(node) == [iface("2001:db8::5/64")]
 
 
 @pytest.mark.parametrize(

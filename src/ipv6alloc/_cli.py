@@ -1,16 +1,23 @@
-"""The ``ipv6alloc`` command line (stdlib ``argparse``)."""
+"""The ``ipv6alloc`` command line (stdlib ``argparse``).
+
+``demo`` lives here; ``plan`` lives in the Kubernetes edge (:mod:`ipv6alloc.kubernetes._cli`),
+which is loaded only when ``plan`` is chosen: its arguments are added to its parser then (see
+:class:`_CommandParser`), so ``ipv6alloc demo`` and ``import ipv6alloc._cli`` load neither the
+edge nor PyYAML.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from ._demo import DEFAULT_POLICIES, DEMO_CLUSTER, DemoRow, run_demo
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ._interface import Policy
 
@@ -94,13 +101,54 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser whose arguments may be added only once the command is chosen.
+
+    ``populate(parser)`` runs the first time the parser parses (``ipv6alloc plan ...``,
+    ``ipv6alloc plan --help``): a command whose arguments come from an edge module loads it
+    then, not when the program starts.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        populate: Callable[[argparse.ArgumentParser], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def parse_known_args(  # type: ignore[override]  # the overloads differ only in namespace's type
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        """Add the command's arguments if not done yet, then parse as argparse does."""
+        populate, self._populate = self._populate, None
+        if populate is not None:
+            populate(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    from .kubernetes._cli import add_plan_arguments  # noqa: PLC0415  # the edge, only for plan
+
+    add_plan_arguments(parser)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .kubernetes._cli import run_plan  # noqa: PLC0415  # the edge, only for plan
+
+    return run_plan(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipv6alloc`` command."""
     parser = argparse.ArgumentParser(
         prog="ipv6alloc",
         description="Per-node pod prefixes carved from each node's own provider IPv6 subnet.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
     demo = commands.add_parser(
         "demo",
         help="assign pod prefixes to the built-in example cluster",
@@ -110,13 +158,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--output", choices=("table", "json"), default="table")
     demo.set_defaults(func=_cmd_demo)
+    plan = commands.add_parser(
+        "plan",
+        help="plan every node's podCIDRs (kubectl get nodes -o json|yaml, or the example cluster)",
+        description="Plan the podCIDRs of every node, without touching the cluster: keep or "
+        "adopt what a node holds (podCIDRs are write-once), assign the others from their own "
+        "provider subnets. Exit status: 0 when no node is in conflict or error (wait is not "
+        "a failure), 1 when some is, 2 for bad input or configuration.",
+        populate=_plan_arguments,
+    )
+    plan.set_defaults(func=_cmd_plan)
     return parser
+
+
+#: The exit status when the reader of standard output went away: 128 + SIGPIPE, what a shell
+#: reports for a program the signal stopped.
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    status: int = args.func(args)
+    try:
+        status: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``ipv6alloc plan -o patch | head -1``): stop quietly. Python
+        # flushes standard output again at exit; point it at the null device so that flush
+        # does not fail as well.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return status
 
 

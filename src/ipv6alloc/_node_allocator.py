@@ -224,6 +224,11 @@ class NodeAllocator:
                 if (assignment := rec.assignment) is not None
             )
 
+    def holding(self) -> tuple[str, ...]:
+        """The names of the nodes holding pod prefixes, sorted (cheaper than :meth:`nodes`)."""
+        with self._lock:
+            return tuple(sorted(name for name, rec in self._nodes.items() if rec.held))
+
     def registered(self) -> tuple[str, ...]:
         """The names of the nodes :meth:`register` learned (holding prefixes or not), sorted."""
         with self._lock:

@@ -78,6 +78,8 @@ class NodePlan:
         subnet: The provider subnet (interface form) the IPv6 prefix lies in, if any.
         warnings: Things the node should know (a reservation that waits, a subnet skipped).
         resource_version: The ``metadata.resourceVersion`` the node was read at.
+        cause: For an ``error`` the allocator raised, the error's class name
+            (``"PoolExhaustedError"``: no free prefix, upstream's ``CIDRNotAvailable``).
     """
 
     name: str
@@ -87,6 +89,7 @@ class NodePlan:
     subnet: str | None = None
     warnings: tuple[str, ...] = ()
     resource_version: str | None = None
+    cause: str | None = None
 
     @property
     def merge_patch(self) -> dict[str, Any] | None:
@@ -366,7 +369,7 @@ class _Planner:
         if held is None:  # pragma: no cover - every podCIDR was adopted, conflicting or invalid
             return NodePlan(name, "conflict", _restore_text(result), warnings=tuple(warnings))
         missing = [v for v in alloc.families if held.prefix(v) is None]
-        if missing and len(held.pod_cidrs) < len(alloc.families):
+        if missing:
             families = " and ".join(f"IPv{v}" for v in missing)
             return NodePlan(
                 name,
@@ -437,7 +440,9 @@ class _Planner:
         try:
             assignment = self.allocator.assign(fact.node)
         except Ipv6AllocError as exc:
-            return NodePlan(name, "error", str(exc), resource_version=version)
+            return NodePlan(
+                name, "error", str(exc), resource_version=version, cause=type(exc).__name__
+            )
         mapped = [p for p in assignment.pod_cidrs if p.version == 6 and p.subnet_of(_IPV4_MAPPED)]
         if mapped:  # the API server refuses them: never plan one
             self.allocator.release(name)
@@ -459,13 +464,13 @@ class _Planner:
 
     def _release_gone(self, listed: set[str]) -> list[NodePlan]:
         released = []
-        for held in self.allocator.nodes():
-            if held.node in listed:
+        for name in self.allocator.holding():
+            if name in listed:
                 continue
-            self.allocator.release(held.node)
+            held = self.allocator.release(name)
             released.append(
                 NodePlan(
-                    held.node,
+                    name,
                     "release",
                     f"the Node is gone: {', '.join(map(str, held.pod_cidrs))} released",
                 )

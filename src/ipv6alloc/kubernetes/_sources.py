@@ -97,7 +97,7 @@ class AnnotationSource:
     >>> node = KubeNode("w1", annotations={
     ...     "ipv6alloc.io/node-subnets": "2a02:a:152:202::100/121, 2001:db8:1::5/64"})
     >>> source.subnets(node)
-    ['2a02:a:152:202::100/121', '2001:db8:1::5/64']
+    [Interface('2a02:a:152:202::100/121'), Interface('2001:db8:1::5/64')]
     >>> source.subnets(KubeNode("w2", annotations={"ipv6alloc.io/node-subnets": "2001:db8::5"}))
     Traceback (most recent call last):
     ...
@@ -126,8 +126,8 @@ ipv6alloc.io/node-subnets: '2001:db8::5' has no prefix length (expected the node
         """The annotation's key."""
         return self._key
 
-    def subnets(self, node: KubeNode) -> list[str] | None:
-        """The entries of the node's annotation in canonical text, or None when it has none.
+    def subnets(self, node: KubeNode) -> list[Interface] | None:
+        """The entries of the node's annotation, parsed, or None when it has none.
 
         Runtime complexity: O(length of the annotation).
 
@@ -138,13 +138,13 @@ ipv6alloc.io/node-subnets: '2001:db8::5' has no prefix length (expected the node
         value = node.annotations.get(self._key)
         if value is None:
             return None
-        found: list[str] = []
+        found: list[Interface] = []
         for piece in value.split(","):
             entry = piece.strip()
             if not entry:
                 continue
             try:
-                found.append(str(Interface.parse(entry)))
+                found.append(Interface.parse(entry))
             except InvalidPrefixError as exc:
                 raise SubnetSourceError(
                     f"node {quote(node.name)}: entry {quote(entry)} of annotation "
