@@ -302,6 +302,13 @@ def test_an_ipv4_only_node_in_a_dual_stack_cluster_must_be_recreated() -> None:
     assert n.pod_cidrs == ()
 
 
+def test_a_node_holding_only_another_family_than_the_cluster_must_be_recreated() -> None:
+    alloc = NodeAllocator(["fd00::/48"], node_mask={6: 80})
+    (n,) = plan([item("v4", None, addresses=("2001:db8::5",), pod_cidrs=["10.0.0.0/24"])], alloc)
+    assert n.action == "error"
+    assert "no IPv6 prefix" in n.reason
+
+
 def test_a_node_listed_twice_is_planned_once_and_the_copy_is_an_error() -> None:
     nodes = [KubeNode("w", addresses=("2001:db8::5",)), KubeNode("w", addresses=("2001:db8::6",))]
     result = plan(nodes, small())
