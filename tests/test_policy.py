@@ -254,6 +254,40 @@ def test_interface_parse_errors(value: object, message: str) -> None:
     assert str(info.value) == message
 
 
+#: Text that looks like an interface: hex digits, colons, dots, a slash, a length.
+INTERFACE_TEXT = st.text(alphabet="0123456789abcdefABCDEF:.%/x ", max_size=45) | st.builds(
+    "{}/{}".format,
+    st.ip_addresses(v=6).map(str) | st.ip_addresses(v=4).map(str),
+    st.integers(-1, 130).map(str) | st.sampled_from(["064", "", "+64", " 64"]),
+)
+
+
+@given(INTERFACE_TEXT)
+def test_interface_text_is_read_as_ipaddress_reads_it(text: str) -> None:
+    """The oracle: ``ipaddress.IPv6Interface``, minus what a subnet may not be."""
+    address, slash, length = text.partition("/")
+    try:
+        expected: ipaddress.IPv6Interface | None = ipaddress.IPv6Interface(text)
+    except ValueError:
+        expected = None
+    if expected is not None and (
+        not slash
+        or expected.scope_id
+        or not re.fullmatch(r"0|[1-9][0-9]{0,2}", length)
+        or int(expected.ip) >> 32 == 0xFFFF
+    ):
+        expected = None  # no length, a zone id, a length ipaddress reads laxly, IPv4-mapped
+    try:
+        got: Interface | None = Interface.parse(text)
+    except InvalidPrefixError:
+        got = None
+    if expected is None:
+        assert got is None, text
+    else:
+        assert got is not None, text
+        assert (got.address, got.prefixlen) == (int(expected.ip), expected.network.prefixlen)
+
+
 def test_interface_quotes_long_input() -> None:
     text = "2001:db8:1234:5678:9abc:def0:1357:9bdf/12x"
     with pytest.raises(InvalidPrefixError, match=re.escape("'2001:db8:1234:5678:9abc:def0:1357:")):
