@@ -265,7 +265,7 @@ INTERFACE_TEXT = st.text(alphabet="0123456789abcdefABCDEF:.%/x ", max_size=45) |
 @given(INTERFACE_TEXT)
 def test_interface_text_is_read_as_ipaddress_reads_it(text: str) -> None:
     """The oracle: ``ipaddress.IPv6Interface``, minus what a subnet may not be."""
-    address, slash, length = text.partition("/")
+    _, slash, length = text.partition("/")
     try:
         expected: ipaddress.IPv6Interface | None = ipaddress.IPv6Interface(text)
     except ValueError:
