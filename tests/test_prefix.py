@@ -235,6 +235,22 @@ def test_ipv6_text_is_read_exactly_as_ipaddress_reads_it(packer: str, text: str)
             assert Prefix.from_address(text).value == expected
 
 
+def test_a_c_library_that_writes_ipv6_text_otherwise_is_not_used() -> None:
+    real = _socket.inet_ntop
+
+    def upper(family: int, packed: bytes) -> str:  # upper case, unlike RFC 5952
+        return real(family, packed).upper()
+
+    with mock.patch.object(_prefix, "_NTOP", [None]):
+        assert _prefix._load_ntop() is not _prefix._ntop_here, "this machine's libc agrees"
+    with (
+        mock.patch.object(_socket, "inet_ntop", upper),
+        mock.patch.object(_prefix, "_NTOP", [None]),
+    ):
+        assert _prefix._load_ntop() is _prefix._ntop_here
+        assert str(Prefix.parse("2001:DB8::ABC/128")) == "2001:db8::abc/128"
+
+
 def test_a_c_library_that_reads_ipv6_text_otherwise_is_not_used() -> None:
     real = _socket.inet_pton
 
@@ -286,11 +302,15 @@ def test_parse_accepts_exactly_what_strict_ipaddress_accepts(
         assert str(p) == f"{canonical(expected.network_address)}/{expected.prefixlen}"
 
 
-@given(ipv6_values)
-def test_ipv6_text_is_rfc5952(value: int) -> None:
+@pytest.mark.parametrize("writer", ["inet_ntop", "python"])
+@given(value=ipv6_values)
+def test_ipv6_text_is_rfc5952(writer: str, value: int) -> None:
     address = ipaddress.IPv6Address(value)
     p = Prefix(6, value, 128)
-    assert str(p) == f"{canonical(address)}/128"
+    # Written by the C library's inet_ntop (where it agrees on the probes), or in Python.
+    ntop = _prefix._ntop_here if writer == "python" else _prefix._load_ntop()
+    with mock.patch.object(_prefix, "_NTOP", [ntop]):
+        assert str(p) == f"{canonical(address)}/128"
     assert Prefix.parse(str(p)) == p
     assert Prefix.from_address(str(p.network_address)) == p
 

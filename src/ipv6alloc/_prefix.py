@@ -67,6 +67,15 @@ def address_text(version: int, value: int) -> str:
         return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
     if value >> 32 == 0xFFFF:
         return "::ffff:" + address_text(4, value & 0xFFFFFFFF)
+    if value >> 32:  # below, C libraries write a dotted quad (::1.2.3.4); this never does
+        # The C library's inet_ntop where it writes RFC 5952 text exactly as below (checked
+        # once, see _load_ntop): 0.35 instead of 2.05 us per address, 10 % of planning (S10).
+        return (_NTOP[0] or _load_ntop())(value.to_bytes(16))
+    return _ipv6_text_here(value)
+
+
+def _ipv6_text_here(value: int) -> str:
+    """RFC 5952 text of an IPv6 address that is not IPv4-mapped, in Python."""
     text = "%x:%x:%x:%x:%x:%x:%x:%x" % (  # noqa: UP031 (fastest form for eight fields)
         value >> 112,
         value >> 96 & 0xFFFF,
@@ -486,6 +495,49 @@ _PTON_PROBES = (
     *("1::3:4:5:6:7:8", "1:2:3:4:5:6::8", "12345::", "::12345", "01234::", "0000::00001"),
     *("fFfF::", "FFFF:ffff::0", "0:0:0:0:0:0:0:0", "1::2:", ":1::2", "a:b:c:d:e:f:0:1"),
 )
+
+
+#: ``inet_ntop`` for IPv6, once :func:`_load_ntop` has run (``_socket`` loaded on first use).
+_NTOP: list[Callable[[bytes], str] | None] = [None]
+
+#: Addresses whose text C libraries could write otherwise than RFC 5952 (zero runs of one,
+#: ties, a run at either end, upper case): written both ways on first use, the C one used only
+#: if they agree on every one.
+_NTOP_PROBES = (
+    0x1,
+    0x1 << 112,
+    0x1 << 127 | 1,
+    0x20010DB8 << 96 | 1,
+    0x20010DB8000000000001 << 48,
+    0x20010DB8000100000000000000000001,
+    0x20010DB8000000010000000000000001,
+    0x20010DB8000000010000000100000001,
+    0x20010DB8000000000000000100000001,
+    0xABCDEF0000000000000000000000FFFF,
+    0x000000000000000100000000FFFF0000,
+    0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF,
+    0x1 << 32,
+    0xFFFF << 48,
+)
+
+
+def _load_ntop() -> Callable[[bytes], str]:
+    ntop: Callable[[bytes], str] = _ntop_here
+    try:
+        import _socket  # noqa: PLC0415 -- deferred: see _NTOP
+
+        native = partial(_socket.inet_ntop, _socket.AF_INET6)
+        if all(native(v.to_bytes(16)) == _ipv6_text_here(v) for v in _NTOP_PROBES):
+            ntop = native
+    except (ImportError, AttributeError, OSError, ValueError):  # pragma: no cover
+        pass
+    _NTOP[0] = ntop
+    return ntop
+
+
+def _ntop_here(packed: bytes) -> str:
+    """``inet_ntop`` for IPv6, in Python."""
+    return _ipv6_text_here(int.from_bytes(packed))
 
 
 def _load_pton() -> Callable[[str], bytes]:
