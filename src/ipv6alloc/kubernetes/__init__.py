@@ -39,6 +39,7 @@ Planning:
 (Interface('2a02:a:152:202::100/121'),)
 """
 
+from ._apply import ApplyResult, NodeOutcome, NodeWriter, Outcome, RetryPolicy, apply
 from ._errors import NodeReadError, SubnetSourceError
 from ._load import load_nodes, parse_nodes, read_nodes
 from ._plan import ACTIONS, DEFAULT_SOURCES, Action, NodePlan, Plan, plan
@@ -59,15 +60,21 @@ __all__ = [
     "DEFAULT_SUBNET_ANNOTATION",
     "Action",
     "AnnotationSource",
+    "ApplyResult",
     "CallableSource",
     "KubeNode",
+    "NodeOutcome",
     "NodePlan",
     "NodeReadError",
+    "NodeWriter",
+    "Outcome",
     "Plan",
     "ProviderMap",
+    "RetryPolicy",
     "SubnetLookup",
     "SubnetSource",
     "SubnetSourceError",
+    "apply",
     "find_subnets",
     "load_nodes",
     "parse_nodes",

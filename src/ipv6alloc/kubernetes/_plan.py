@@ -214,6 +214,7 @@ def plan(
     allocator: NodeAllocator,
     *,
     sources: Sequence[SubnetSource | SubnetFunction] = DEFAULT_SOURCES,
+    release_missing: bool = True,
 ) -> Plan:
     """Plan every node's podCIDRs; deterministic, and never raises for what a cluster holds.
 
@@ -240,6 +241,9 @@ def plan(
         allocator: The node allocator: its cluster CIDRs, node masks and policy decide.
         sources: Where each node's provider subnets come from, tried in order (by default
             the ``ipv6alloc.io/node-subnets`` annotation).
+        release_missing: Whether ``nodes`` is the whole cluster, so that nodes the allocator
+            knows and the list lacks are gone (released). A controller planning the nodes of
+            one watch event passes False and releases a node on its ``DELETED`` event.
 
     Returns:
         The plan.
@@ -249,7 +253,7 @@ def plan(
         TypeError: a source is neither a subnet source nor callable.
     """
     listed = _kube_nodes(nodes)
-    return _Planner(allocator, sources).run(listed)
+    return _Planner(allocator, sources).run(listed, release_missing=release_missing)
 
 
 def _kube_nodes(nodes: object) -> list[KubeNode]:
@@ -284,7 +288,7 @@ class _Planner:
                     f"not {quote(source, use_repr=True)}"
                 )
 
-    def run(self, listed: list[KubeNode]) -> Plan:
+    def run(self, listed: list[KubeNode], *, release_missing: bool) -> Plan:
         ordered = sorted(listed, key=lambda n: n.sort_key)
         facts: list[_Facts] = []
         duplicates: list[NodePlan] = []
@@ -310,7 +314,7 @@ class _Planner:
                 fact.decided = self._restore(fact)
         # 3. one action each, oldest first
         decided = [fact.decided or self._decide(fact) for fact in facts]
-        released = self._release_gone(seen)  # 4. nodes that are gone
+        released = self._release_gone(seen) if release_missing else []  # 4. the gone
         return Plan((*decided, *duplicates, *released))
 
     # -- what each node is -------------------------------------------------------------------
