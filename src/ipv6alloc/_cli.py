@@ -140,6 +140,30 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return run_plan(args)
 
 
+def _apply_arguments(parser: argparse.ArgumentParser) -> None:
+    from .kubernetes._cli_cluster import add_apply_arguments  # noqa: PLC0415  # the edge
+
+    add_apply_arguments(parser)
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from .kubernetes._cli_cluster import run_apply  # noqa: PLC0415  # the edge
+
+    return run_apply(args)
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    from .kubernetes._cli_cluster import add_run_arguments  # noqa: PLC0415  # the edge
+
+    add_run_arguments(parser)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .kubernetes._cli_cluster import run_run  # noqa: PLC0415  # the edge
+
+    return run_run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipv6alloc`` command."""
     parser = argparse.ArgumentParser(
@@ -168,6 +192,25 @@ def build_parser() -> argparse.ArgumentParser:
         populate=_plan_arguments,
     )
     plan.set_defaults(func=_cmd_plan)
+    apply = commands.add_parser(
+        "apply",
+        help="list the cluster's nodes, plan, and write every node's podCIDRs",
+        description="List the Nodes (kubeconfig as kubectl finds it, or the pod's service "
+        "account), plan them as `plan` does, and write each assignment with the node's "
+        "resourceVersion as a precondition, retrying and re-reading on conflicts. Exit status "
+        "as `plan`'s, and 1 when a write failed.",
+        populate=_apply_arguments,
+    )
+    apply.set_defaults(func=_cmd_apply)
+    run = commands.add_parser(
+        "run",
+        help="the controller: keep every node's podCIDRs right as Nodes come and go",
+        description="List, plan and write every node, then watch Nodes and reconcile each "
+        "event; with leader election (default) only the replica holding the Lease writes. "
+        "Runs until SIGINT or SIGTERM.",
+        populate=_run_arguments,
+    )
+    run.set_defaults(func=_cmd_run)
     return parser
 
 

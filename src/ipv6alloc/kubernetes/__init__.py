@@ -40,6 +40,7 @@ Planning:
 """
 
 from ._apply import ApplyResult, NodeOutcome, NodeWriter, Outcome, RetryPolicy, apply
+from ._controller import Controller, Reconciler, lead
 from ._errors import NodeReadError, SubnetSourceError
 from ._load import load_nodes, parse_nodes, read_nodes
 from ._plan import ACTIONS, DEFAULT_SOURCES, Action, NodePlan, Plan, plan
@@ -62,6 +63,7 @@ __all__ = [
     "AnnotationSource",
     "ApplyResult",
     "CallableSource",
+    "Controller",
     "KubeNode",
     "NodeOutcome",
     "NodePlan",
@@ -70,12 +72,14 @@ __all__ = [
     "Outcome",
     "Plan",
     "ProviderMap",
+    "Reconciler",
     "RetryPolicy",
     "SubnetLookup",
     "SubnetSource",
     "SubnetSourceError",
     "apply",
     "find_subnets",
+    "lead",
     "load_nodes",
     "parse_nodes",
     "plan",

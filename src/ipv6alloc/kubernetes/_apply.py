@@ -212,6 +212,7 @@ def apply(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     seed: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ApplyResult:
     """Write every ``assign`` of ``plan``; adopt, retry or release as the answers say.
 
@@ -232,6 +233,9 @@ def apply(
         sleep: Waits between retries (tests pass a fake).
         clock: Measures the deadline (tests pass a fake).
         seed: Seeds the jitter, for repeatable tests.
+        cancelled: Checked before each write: once it says True (a controller lost its
+            leadership), nothing more is written; those nodes' outcome is ``unknown`` and
+            their planned prefixes stay held (the next leader plans again from the cluster).
 
     Returns:
         The outcome per node.
@@ -250,6 +254,13 @@ def apply(
             )
             if events and node.cause == "PoolExhaustedError":
                 _record(writer, node.name, "Warning", "CIDRNotAvailable", node.reason)
+            continue
+        if cancelled is not None and cancelled():
+            outcomes.append(
+                NodeOutcome(
+                    node.name, "assign", "unknown", node.pod_cidrs, 0, "not written: cancelled"
+                )
+            )
             continue
         write = _Write(writer, allocator, node, policy, rng, sleep, clock)
         outcome = write.run()
