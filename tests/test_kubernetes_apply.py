@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ipv6alloc import ConfigurationError, NodeAllocator
-from ipv6alloc.kubernetes import ApplyResult, RetryPolicy, apply, plan
+from ipv6alloc.kubernetes import ApplyResult, Plan, RetryPolicy, apply, plan
 from ipv6alloc.kubernetes._apply import as_writer, retry_after, status_of
 
 ANNOTATION = "ipv6alloc.io/node-subnets"
@@ -358,6 +358,19 @@ def test_the_official_client_is_sent_merge_patches() -> None:
     result = apply(plan(NODES[:1], alloc), CoreV1Api(), alloc)
     assert result.outcomes[0].outcome == "written"
     assert calls == [("patch", "application/merge-patch+json"), ("event", "default")]
+
+
+def test_the_plan_brings_its_allocator() -> None:
+    cluster, alloc = FakeCluster(NODES[:1]), allocator()
+    result = plan(list(cluster.nodes.values()), alloc)
+    assert result.allocator is alloc
+    (outcome,) = apply(result, cluster).outcomes
+    assert outcome.outcome == "written"
+    assert holds(alloc, "a") == networks(cluster.held("a"))
+    by_hand = Plan(result.nodes)
+    assert by_hand == result  # the allocator is not compared
+    with pytest.raises(ValueError, match="needs the allocator"):
+        apply(by_hand, cluster)
 
 
 def test_what_is_not_a_client_is_refused() -> None:

@@ -204,7 +204,7 @@ class ApplyResult:
 def apply(
     plan: Plan,
     client: object,
-    allocator: NodeAllocator,
+    allocator: NodeAllocator | None = None,
     *,
     events: bool = True,
     retry: RetryPolicy | None = None,
@@ -216,8 +216,8 @@ def apply(
 ) -> ApplyResult:
     """Write every ``assign`` of ``plan``; adopt, retry or release as the answers say.
 
-    ``allocator`` is the one the plan was made with: it holds the planned prefixes, and is
-    updated with what each node turns out to hold. Nodes are written one at a time, in the
+    The plan's allocator (the one it was made with) holds the planned prefixes and is updated
+    with what each node turns out to hold. Nodes are written one at a time, in the
     plan's order. Runtime complexity: O(n log n), plus the waits.
 
     Args:
@@ -226,7 +226,7 @@ def apply(
             any object with ``patch(name, body)`` and ``read(name)`` (and ``event(body)``,
             see :class:`NodeWriter`), or a plain function ``patch(name, body)`` (then give
             ``read`` too, or a conflict cannot be resolved and is reported ``unknown``).
-        allocator: The node allocator the plan was made with.
+        allocator: The node allocator the plan was made with (by default the plan's own).
         events: Whether to record core/v1 Events (never fails the write when it fails).
         retry: How hard to try (:class:`RetryPolicy` defaults).
         read: Reads a node, for a ``client`` that is a plain function.
@@ -242,7 +242,12 @@ def apply(
 
     Raises:
         TypeError: ``client`` is none of the above.
+        ValueError: no allocator: the plan was built by hand, and none was given.
     """
+    if allocator is None:
+        allocator = plan.allocator
+        if allocator is None:
+            raise ValueError("apply() needs the allocator the plan was made with: pass allocator=")
     writer = as_writer(client, read)
     policy = RetryPolicy() if retry is None else retry
     rng = random.Random(seed)

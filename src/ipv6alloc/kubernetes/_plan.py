@@ -24,7 +24,7 @@ The order is fixed, so the same nodes and allocator always give the same plan:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._errors import Ipv6AllocError, quote
@@ -153,9 +153,12 @@ class Plan:
 
     Attributes:
         nodes: The node plans.
+        allocator: The node allocator the plan was made with (it holds what the plan says);
+            :func:`~ipv6alloc.kubernetes.apply` updates it as the writes land. Not compared.
     """
 
     nodes: tuple[NodePlan, ...]
+    allocator: NodeAllocator | None = field(default=None, compare=False, repr=False)
 
     def __iter__(self) -> Iterator[NodePlan]:
         return iter(self.nodes)
@@ -315,7 +318,7 @@ class _Planner:
         # 3. one action each, oldest first
         decided = [fact.decided or self._decide(fact) for fact in facts]
         released = self._release_gone(seen) if release_missing else []  # 4. the gone
-        return Plan((*decided, *duplicates, *released))
+        return Plan((*decided, *duplicates, *released), self.allocator)
 
     # -- what each node is -------------------------------------------------------------------
 
