@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = sorted(DOCS.rglob("*.md"))
 #: Pages whose links are checked: the docs and the README (skipped while it does not exist).
 LINKED = [*PAGES, ROOT / "README.md"]
 
@@ -47,7 +47,9 @@ def test_pages_exist() -> None:
     assert PAGES, f"no Markdown pages found in {DOCS}"
 
 
-@pytest.mark.parametrize("page", [*PAGES, ROOT / "README.md"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "page", [*PAGES, ROOT / "README.md"], ids=lambda p: p.relative_to(ROOT).as_posix()
+)
 def test_examples_run(page: Path) -> None:
     failed, _ = doctest.testfile(
         str(page),
