@@ -4,7 +4,8 @@ Reads ``benchmarks/results/*.csv`` (written by ``python -m benchmarks.run``) and
 per scenario next to them: time per operation against N on log-log axes for the swept
 scenarios (S1, S3, S4, S5, S8; S7 with one line per pattern, flat where the cost per operation
 does not grow with N; S9 with the node layer beside the allocator work it performs; S10 with
-the planner beside ``NodeAllocator.assign`` of the same nodes), bars for S2 (one N), S6
+the planner beside ``NodeAllocator.assign`` of the same nodes; S11 with the capacity report
+beside the state it reads), bars for S2 (one N), S6
 (import) and memory. Points that did not finish or could not start are named in the legend
 instead of drawn. ``--scenario`` draws only the plots named (``memory`` for the memory plot),
 leaving the other PNGs as they are. ``--markdown`` prints the tables of ``docs/performance.md``
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .peers import CONTENDERS, LABELS
 from .run import NODE_MEMORY_CSV, RESULTS
-from .scenarios import NODE_LAYER, PATTERNS, PLANNING
+from .scenarios import CAPACITY, NODE_LAYER, PATTERNS, PLANNING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,6 +46,9 @@ COLORS = {
     "NodeAllocator.assign": "#d62728",
     "allocator work": "#ff9896",
     "plan": "#1f77b4",
+    # S11's rows.
+    "CapacityReport": "#9467bd",
+    "statistics + nodes": "#c5b0d5",
 }
 #: The rows of S7, S9 and S10, in the order tables and legends show them, and their labels
 #: (S10's planner first, then the node layer's rows, which S9 and S10 share).
@@ -52,9 +56,10 @@ VARIANTS = {
     **{name: label for name, (_, label) in PATTERNS.items()},
     **PLANNING,
     **NODE_LAYER,
+    **CAPACITY,
 }
 #: The rows drawn with a thicker line: ipv6alloc among the peers, the layer a scenario is about.
-MAIN_ROWS = frozenset({"ipv6alloc", "NodeAllocator.assign", "plan"})
+MAIN_ROWS = frozenset({"ipv6alloc", "NodeAllocator.assign", "plan", "CapacityReport"})
 TITLES = {
     "S1": "S1 carve: N /80s from one /48",
     "S2": "S2 home ground: the 65,536 /80s of one /64, in order",
@@ -66,10 +71,11 @@ TITLES = {
     "S8": "S8 random churn: N of /80-/124 (7 lengths) from a /48, release half, N/2 more",
     "S9": "S9 node layer: NodeAllocator.assign vs the allocator work it performs",
     "S10": "S10 planning: plan() of N Kubernetes nodes vs NodeAllocator.assign of them",
+    "S11": "S11 capacity report: CapacityReport.from_allocator vs the state it reads",
 }
 #: The scenarios drawn as log-log sweeps, and those in the Markdown tables, in order.
-SWEEPS = ("S1", "S3", "S4", "S5", "S7", "S8", "S9", "S10")
-TABLES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10")
+SWEEPS = ("S1", "S3", "S4", "S5", "S7", "S8", "S9", "S10", "S11")
+TABLES = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11")
 #: What ``--scenario`` can name: a scenario's plot, or the memory plot.
 PLOTS = (*TABLES, "memory")
 

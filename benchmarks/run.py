@@ -8,6 +8,7 @@ Usage::
     python -m benchmarks.run --scenario S1 --peer netaddr-naive --merge   # add one contender
     python -m benchmarks.run --scenario S7 --n 1000    # one scenario at N (S7: N and 8N)
     python -m benchmarks.run --scenario S10 --peer ipv6alloc --merge   # S10 alone, kept apart
+    python -m benchmarks.run --scenario S11 --peer ipv6alloc --merge   # S11 alone, kept apart
 
 Method (see ``docs/performance.md``): every contender runs the same data in the same process,
 alternating within each repeat (the order rotates from one repeat to the next), so that the
@@ -26,7 +27,9 @@ builds the state its operations consume) counts against ``--budget`` and ``--tim
 the timed part, and the ``note`` column gives its median. After S9, ``node-memory.csv`` gets
 the bytes a ``NodeAllocator`` holds per node (tracemalloc). S10 times ``plan()`` beside S9's
 ``NodeAllocator.assign`` of the same nodes; its targets compare the two at N=10^4, and the
-planner at 10^4 with itself at 10^3.
+planner at 10^4 with itself at 10^3. S11 times a capacity report beside reading the state it
+reads (``statistics()`` and ``nodes()``) of the same allocator; its target compares the two at
+N=10^4, and its detail gives the report's absolute time there.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .peers import CONTENDERS, LABELS, CannotStartError
 from .scenarios import (
+    CAPACITY,
     IMPORTS,
     NODE_LAYER,
     PATTERNS,
@@ -75,6 +79,8 @@ ALL_SCENARIOS = tuple(sorted([*SCENARIOS, "S6"], key=lambda name: int(name[1:]))
 ASSIGN, ALLOCATOR_WORK = NODE_LAYER
 #: S10's rows: the planner, and S9's NodeAllocator.assign of the same nodes (see PLANNING).
 PLAN, PLAN_ASSIGN = PLANNING
+#: S11's rows: the capacity report, and the public state it reads (see CAPACITY).
+REPORT, REPORT_READS = CAPACITY
 #: Where S9's memory per node goes (one row: NodeAllocator.assign at the largest N of S9).
 NODE_MEMORY_CSV = "node-memory.csv"
 
@@ -771,7 +777,28 @@ def compute_targets(
             inverse=True,
             missing="S10 at N=10^4 missing for plan or NodeAllocator.assign",
         ),
+        _target_capacity(rows),
     ]
+
+
+def _target_capacity(rows: Rows) -> Target:
+    """S11: the report / the state it reads at N=10^4; the detail adds the report's seconds."""
+    report = _ok(rows, "S11", REPORT, 10**4)
+    target = _ratio(
+        "S11 capacity report over N=10^4 nodes / statistics() + nodes() it reads",
+        "<= 2",
+        report,
+        _ok(rows, "S11", REPORT_READS, 10**4),
+        most=2,
+        inverse=True,
+        missing="S11 at N=10^4 missing for the report or what it reads",
+    )
+    if report is None or report.median_total_s is None:
+        return target
+    seconds = report.median_total_s
+    under = "under" if seconds < 1 else "not under"
+    detail = f"{target.detail}; the report over 10^4 nodes took {seconds:.3f} s ({under} 1 s)"
+    return replace(target, detail=detail)
 
 
 # -- output ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The scenarios S1-S10 of ``docs/performance.md``: same data for every contender, timed alike.
+"""The scenarios S1-S11 of ``docs/performance.md``: same data for every contender, timed alike.
 
 Each scenario has a ``prepare(n, seed)`` that builds its data (seeded, outside the timing) and a
 ``run(contender, data, deadline)`` that drives one contender through it and returns an
@@ -27,8 +27,11 @@ Each scenario has a ``prepare(n, seed)`` that builds its data (seeded, outside t
 - S10 planning: :func:`ipv6alloc.kubernetes.plan` of S9's N nodes as Kubernetes nodes (read
   from ``kubectl get nodes -o json`` items before the timing, :func:`node_list`) against S9's
   ``NodeAllocator.assign`` of the same nodes, in the same run (:data:`PLANNING`).
+- S11 capacity report: :meth:`ipv6alloc.capacity.CapacityReport.from_allocator` over S9's N
+  assigned nodes, against reading the public state it reads (``statistics()`` and ``nodes()``)
+  of the same allocator, in the same run (:data:`CAPACITY`).
 
-S7, S9 and S10 time ipv6alloc several ways instead of against the peers: their rows are named
+S7, S9, S10 and S11 time ipv6alloc several ways instead of against the peers: their rows are named
 by pattern (the CSV's ``peer`` column), and they run when ipv6alloc is among the contenders. The
 state S7 starts from is built inside each run (its operations consume it), untimed, with the
 garbage collected before the timed part; the time limit applies to the build and to the timed
@@ -68,6 +71,7 @@ __all__ = [
     "SCENARIOS",
     "STDLIB_FLOOR",
     "Block",
+    "Capacity",
     "Carve",
     "Churn",
     "Cluster",
@@ -1009,6 +1013,67 @@ def _plan_nodes(work: Planning, deadline: float) -> Outcome:
     return _final(seconds, work.n, alloc.allocator, alloc)
 
 
+# -- S11: capacity reports ---------------------------------------------------------------------
+
+#: S11's rows: the report, and the public state it reads, both of the same allocator.
+CAPACITY = {
+    "CapacityReport": "CapacityReport.from_allocator over N nodes, each on its own /64",
+    "statistics + nodes": "NodeAllocator.statistics() and nodes(): the state the report reads",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """S9's N nodes, assigned (outside the timing) by a node allocator both rows read.
+
+    Attributes:
+        n: The number of nodes.
+        allocator: The node allocator holding S9's N nodes (S9's cluster, SafePolicy,
+            next-fit), its pending allocations settled; both rows only read it.
+    """
+
+    n: int
+    allocator: NodeAllocator
+
+
+def prepare_s11(n: int, seed: int) -> Capacity:
+    from ipv6alloc import NodeAllocator
+
+    work = prepare_s9(n, seed)
+    alloc = NodeAllocator(list(NODE_CLUSTER), node_mask=work.node_mask)
+    for node in work.nodes:
+        alloc.assign(node)
+    alloc.statistics()  # settle the pending run of allocations before any row reads it
+    return Capacity(n, alloc)
+
+
+def run_capacity(contender: str, work: Capacity, deadline: float) -> Outcome:
+    """S11: build the capacity report of the allocator, or read what it reads; one call each.
+
+    The report must have one row per pool (N provider subnets and the two cluster pools), and
+    the IPv4 pool must count the N nodes.
+    """
+    from ipv6alloc.capacity import CapacityReport
+
+    alloc = work.allocator
+    start = perf_counter()
+    if contender == "CapacityReport":
+        report = CapacityReport.from_allocator(alloc)
+    elif contender == "statistics + nodes":
+        alloc.statistics()
+        alloc.nodes()
+    else:
+        raise KeyError(f"unknown S11 row {contender!r}; expected one of {', '.join(CAPACITY)}")
+    seconds = perf_counter() - start
+    if perf_counter() > deadline:
+        raise DidNotFinishError("the report is one call: the clock was read after it")
+    if contender == "CapacityReport":
+        ipv4 = report.rows[0] if report.rows else None
+        if len(report.rows) != work.n + 2 or ipv4 is None or ipv4.prefixes_used != work.n:
+            raise RuntimeError(f"the report of {work.n} nodes is wrong: {report!r}")
+    return _final(seconds, work.n, alloc.allocator, alloc)
+
+
 SCENARIOS: dict[str, Scenario[Any]] = {
     "S1": Scenario(
         "S1",
@@ -1096,6 +1161,16 @@ SCENARIOS: dict[str, Scenario[Any]] = {
         prepare_s10,
         run_planning,
         variants=tuple(PLANNING),
+    ),
+    "S11": Scenario(
+        "S11",
+        "capacity report: CapacityReport.from_allocator vs statistics() + nodes() it reads",
+        "node",
+        (10**3, 10**4),
+        (10**3,),
+        prepare_s11,
+        run_capacity,
+        variants=tuple(CAPACITY),
     ),
 }
 

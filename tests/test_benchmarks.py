@@ -250,7 +250,7 @@ def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "targets:" in capsys.readouterr().out
     names = {*SCENARIOS, "S6", "memory", "node-memory", "targets"}
     assert {p.stem for p in tmp_path.glob("*.csv")} == names
-    for name in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9", "S10"):
+    for name in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9", "S10", "S11"):
         rows = _read(tmp_path / f"{name}.csv")
         scenario = SCENARIOS[name]
         expected = scenario.variants or scenario.contenders(CONTENDERS)
@@ -273,15 +273,16 @@ def test_quick_run_writes_every_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (node_memory["n"], node_memory["status"]) == ("200", "ok")
     assert float(node_memory["bytes_per_node"]) > 0
     targets = _read(tmp_path / "targets.csv")
-    assert len(targets) == 22
+    assert len(targets) == 23
     assert {t["met"] for t in targets} <= {"yes", "no", "not measured"}
     # Measured from this run alone: S7 at N=200 and 1,600, S8, S9 and its memory per node.
-    measured = [t for t in targets if t["target"].startswith(("S7", "S8", "S9", "S10"))]
-    assert len(measured) == len(PATTERNS) + 6
+    measured = [t for t in targets if t["target"].startswith(("S7", "S8", "S9", "S10", "S11"))]
+    assert len(measured) == len(PATTERNS) + 7
     assert [t["met"] != "not measured" for t in measured] == [True] * (len(PATTERNS) + 3) + [
         False,  # the S9 planning-like target needs N=10^3 and 10^4
         False,  # so do both S10 targets: N=10^4 against 10^3, and plan against assign at 10^4
         False,
+        False,  # and the S11 target, at N=10^4
     ]
     # The targets can be recomputed from the CSVs alone, to the same result.
     assert bench_run.main(["--targets-only", "--out", str(tmp_path)]) == 0
@@ -693,7 +694,7 @@ def test_floor_node_layer_and_memory_targets() -> None:
         bench_run.NodeMemoryRow(assign, 2 * 10**4, 1600.0, 1700.0, bench_run.OK),
     ]
     targets = bench_run.compute_targets(rows, [], 60, node_memory)
-    assert len(targets) == 22
+    assert len(targets) == 23
     s4 = _target(targets, "S4")
     assert (s4.measured, s4.met, s4.bar) == ("1.25", "yes", "<= 1.5")
     s8 = _target(targets, "S8")
@@ -718,15 +719,15 @@ def test_planning_targets_compare_n_10_4_with_10_3_and_plan_with_assign() -> Non
         _row("S10", planner, 2 * 10**4, 3e-4),  # not a target's N
     ]
     targets = bench_run.compute_targets(rows, [], 60)
-    assert [t.target for t in targets[-2:]] == [
+    assert [t.target for t in targets[-3:-1]] == [
         "S10 planning cost per node: N=10^4 / N=10^3",
         "S10 plan per node / NodeAllocator.assign per node, at N=10^4",
     ]
-    scaling, ratio = targets[-2:]
+    scaling, ratio = targets[-3:-1]
     assert (scaling.measured, scaling.met, scaling.bar) == ("1.25", "yes", "<= 1.5")
     assert scaling.detail.startswith("plan at N=10,000: 100.00 vs plan at N=1,000: 80.00")
     assert (ratio.measured, ratio.met, ratio.bar) == ("2.50", "no", "<= 2")
     assert "vs NodeAllocator.assign at N=10,000: 40.00" in ratio.detail
     # S10 at N=10^3 only: neither target is measured.
-    missing = bench_run.compute_targets(rows[:2], [], 60)[-2:]
+    missing = bench_run.compute_targets(rows[:2], [], 60)[-3:-1]
     assert [t.met for t in missing] == ["not measured", "not measured"]

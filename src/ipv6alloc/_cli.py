@@ -1,9 +1,9 @@
 """The ``ipv6alloc`` command line (stdlib ``argparse``).
 
-``demo`` lives here; ``plan`` lives in the Kubernetes edge (:mod:`ipv6alloc.kubernetes._cli`),
-which is loaded only when ``plan`` is chosen: its arguments are added to its parser then (see
-:class:`_CommandParser`), so ``ipv6alloc demo`` and ``import ipv6alloc._cli`` load neither the
-edge nor PyYAML.
+``demo`` lives here; ``plan`` lives in the Kubernetes edge (:mod:`ipv6alloc.kubernetes._cli`)
+and ``capacity`` in the capacity edge (:mod:`ipv6alloc.capacity._cli`), each loaded only when its
+command is chosen: its arguments are added to its parser then (see :class:`_CommandParser`), so
+``ipv6alloc demo`` and ``import ipv6alloc._cli`` load neither edge nor PyYAML.
 """
 
 from __future__ import annotations
@@ -164,6 +164,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_run(args)
 
 
+def _capacity_arguments(parser: argparse.ArgumentParser) -> None:
+    from .capacity._cli import add_capacity_arguments  # noqa: PLC0415  # the edge
+
+    add_capacity_arguments(parser)
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from .capacity._cli import run_capacity  # noqa: PLC0415  # the edge
+
+    return run_capacity(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipv6alloc`` command."""
     parser = argparse.ArgumentParser(
@@ -211,6 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
         populate=_run_arguments,
     )
     run.set_defaults(func=_cmd_run)
+    capacity = commands.add_parser(
+        "capacity",
+        help="how many more nodes fit in each pool, and which runs out first",
+        description="Plan the nodes as `plan` does (without touching the cluster), then report "
+        "per pool: pod prefixes in it, used, free, how many more nodes fit, utilization, "
+        "fragmentation and status; the totals per family and kind, and the pool that runs out "
+        "first. --add-nodes N reports what N more nodes would leave. Exit status: 0, or 2 for "
+        "bad input or configuration.",
+        populate=_capacity_arguments,
+    )
+    capacity.set_defaults(func=_cmd_capacity)
     return parser
 
 
