@@ -1,8 +1,9 @@
 """The ``ipv6alloc`` command line (stdlib ``argparse``).
 
-``demo`` lives here; ``plan`` lives in the Kubernetes edge (:mod:`ipv6alloc.kubernetes._cli`)
-and ``capacity`` in the capacity edge (:mod:`ipv6alloc.capacity._cli`), each loaded only when its
-command is chosen: its arguments are added to its parser then (see :class:`_CommandParser`), so
+``demo`` lives here; ``plan``, ``apply`` and ``run`` live in the Kubernetes edge
+(:mod:`ipv6alloc.kubernetes._cli`, :mod:`ipv6alloc.kubernetes._cli_cluster`) and ``capacity`` in
+the capacity edge (:mod:`ipv6alloc.capacity._cli`), each loaded only when its command is chosen:
+its arguments are added to its parser then (see :class:`_CommandParser` and :func:`_edge`), so
 ``ipv6alloc demo`` and ``import ipv6alloc._cli`` load neither edge nor PyYAML.
 """
 
@@ -12,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._demo import DEFAULT_POLICIES, DEMO_CLUSTER, DemoRow, run_demo
@@ -128,52 +130,14 @@ class _CommandParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
 
-def _plan_arguments(parser: argparse.ArgumentParser) -> None:
-    from .kubernetes._cli import add_plan_arguments  # noqa: PLC0415  # the edge, only for plan
+def _edge(module: str, name: str) -> Callable[..., Any]:
+    """``ipv6alloc.<module>.<name>``, imported when first called: an edge loads only then."""
 
-    add_plan_arguments(parser)
+    def call(*args: Any) -> Any:
+        return getattr(import_module(f"ipv6alloc.{module}"), name)(*args)
 
-
-def _cmd_plan(args: argparse.Namespace) -> int:
-    from .kubernetes._cli import run_plan  # noqa: PLC0415  # the edge, only for plan
-
-    return run_plan(args)
-
-
-def _apply_arguments(parser: argparse.ArgumentParser) -> None:
-    from .kubernetes._cli_cluster import add_apply_arguments  # noqa: PLC0415  # the edge
-
-    add_apply_arguments(parser)
-
-
-def _cmd_apply(args: argparse.Namespace) -> int:
-    from .kubernetes._cli_cluster import run_apply  # noqa: PLC0415  # the edge
-
-    return run_apply(args)
-
-
-def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    from .kubernetes._cli_cluster import add_run_arguments  # noqa: PLC0415  # the edge
-
-    add_run_arguments(parser)
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from .kubernetes._cli_cluster import run_run  # noqa: PLC0415  # the edge
-
-    return run_run(args)
-
-
-def _capacity_arguments(parser: argparse.ArgumentParser) -> None:
-    from .capacity._cli import add_capacity_arguments  # noqa: PLC0415  # the edge
-
-    add_capacity_arguments(parser)
-
-
-def _cmd_capacity(args: argparse.Namespace) -> int:
-    from .capacity._cli import run_capacity  # noqa: PLC0415  # the edge
-
-    return run_capacity(args)
+    call.__qualname__ = call.__name__ = name
+    return call
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,9 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         "adopt what a node holds (podCIDRs are write-once), assign the others from their own "
         "provider subnets. Exit status: 0 when no node is in conflict or error (wait is not "
         "a failure), 1 when some is, 2 for bad input or configuration.",
-        populate=_plan_arguments,
+        populate=_edge("kubernetes._cli", "add_plan_arguments"),
     )
-    plan.set_defaults(func=_cmd_plan)
+    plan.set_defaults(func=_edge("kubernetes._cli", "run_plan"))
     apply = commands.add_parser(
         "apply",
         help="list the cluster's nodes, plan, and write every node's podCIDRs",
@@ -211,18 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
         "account), plan them as `plan` does, and write each assignment with the node's "
         "resourceVersion as a precondition, retrying and re-reading on conflicts. Exit status "
         "as `plan`'s, and 1 when a write failed.",
-        populate=_apply_arguments,
+        populate=_edge("kubernetes._cli_cluster", "add_apply_arguments"),
     )
-    apply.set_defaults(func=_cmd_apply)
+    apply.set_defaults(func=_edge("kubernetes._cli_cluster", "run_apply"))
     run = commands.add_parser(
         "run",
         help="the controller: keep every node's podCIDRs right as Nodes come and go",
         description="List, plan and write every node, then watch Nodes and reconcile each "
         "event; with leader election (default) only the replica holding the Lease writes. "
         "Runs until SIGINT or SIGTERM.",
-        populate=_run_arguments,
+        populate=_edge("kubernetes._cli_cluster", "add_run_arguments"),
     )
-    run.set_defaults(func=_cmd_run)
+    run.set_defaults(func=_edge("kubernetes._cli_cluster", "run_run"))
     capacity = commands.add_parser(
         "capacity",
         help="how many more nodes fit in each pool, and which runs out first",
@@ -231,9 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fragmentation and status; the totals per family and kind, and the pool that runs out "
         "first. --add-nodes N reports what N more nodes would leave. Exit status: 0, or 2 for "
         "bad input or configuration.",
-        populate=_capacity_arguments,
+        populate=_edge("capacity._cli", "add_capacity_arguments"),
     )
-    capacity.set_defaults(func=_cmd_capacity)
+    capacity.set_defaults(func=_edge("capacity._cli", "run_capacity"))
     return parser
 
 
