@@ -367,6 +367,14 @@ def test_an_ipv4_mapped_subnet_is_never_planned() -> None:
     assert "IPv4-mapped" in n.reason
 
 
+def test_a_prefix_from_an_ipv4_mapped_cluster_cidr_is_never_planned() -> None:
+    alloc = NodeAllocator(["::ffff:0:0/96"], node_mask={6: 120})
+    (n,) = plan([item("w", None, addresses=("2001:db8::5",))], alloc)
+    assert n.action == "error"
+    assert "IPv4-mapped" in n.reason
+    assert "w" not in alloc  # what was taken is given back
+
+
 def test_plan_output_is_json_safe_and_summarised() -> None:
     result = plan([*demo_items(), item("new", "2001:db8::5/64", uninitialized=True)], small())
     data = json.loads(json.dumps(result.to_dict()))

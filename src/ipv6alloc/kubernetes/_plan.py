@@ -54,8 +54,11 @@ ACTIONS: Final[tuple[Action, ...]] = (
     "error",
     "release",
 )
-#: IPv4-mapped IPv6 addresses: the API server refuses them as pod CIDRs.
-_IPV4_MAPPED = Prefix.parse("::ffff:0:0/96")
+
+
+def _ipv4_mapped(value: int, prefixlen: int) -> bool:
+    """Whether an IPv6 prefix lies in ``::ffff:0:0/96``, which the API server refuses."""
+    return prefixlen >= 96 and value >> 32 == 0xFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +328,7 @@ class _Planner:
     def _learn(self, kube: KubeNode) -> _Facts:
         lookup = find_subnets(kube, self.sources)
         subnets = lookup.subnets if lookup.status == "ok" else ()
-        mapped = [s for s in subnets if Prefix._trusted(6, s.address, 128).subnet_of(_IPV4_MAPPED)]
+        mapped = [s for s in subnets if _ipv4_mapped(s.address, 128)]
         if mapped:
             lookup = SubnetLookup(
                 (),
@@ -450,7 +453,9 @@ class _Planner:
             return NodePlan(
                 name, "error", str(exc), resource_version=version, cause=type(exc).__name__
             )
-        mapped = [p for p in assignment.pod_cidrs if p.version == 6 and p.subnet_of(_IPV4_MAPPED)]
+        mapped = [
+            p for p in assignment.pod_cidrs if p.version == 6 and _ipv4_mapped(p.value, p.prefixlen)
+        ]
         if mapped:  # the API server refuses them: never plan one
             self.allocator.release(name)
             return NodePlan(
