@@ -288,6 +288,12 @@ def test_interface_text_is_read_as_ipaddress_reads_it(text: str) -> None:
         assert (got.address, got.prefixlen) == (int(expected.ip), expected.network.prefixlen)
 
 
+def test_an_interface_built_directly_is_never_ipv4_mapped() -> None:
+    message = "'::ffff:10.0.0.1/120' is an IPv4-mapped address; provider subnets must be IPv6"
+    with pytest.raises(InvalidPrefixError, match=re.escape(message)):
+        Interface(0xFFFF_0A00_0001, 120)
+
+
 def test_interface_quotes_long_input() -> None:
     text = "2001:db8:1234:5678:9abc:def0:1357:9bdf/12x"
     with pytest.raises(InvalidPrefixError, match=re.escape("'2001:db8:1234:5678:9abc:def0:1357:")):

@@ -84,7 +84,8 @@ class Interface:
     (Interface('2001:db8:0:1::7/64'), '2001:db8:0:1::/64', '2001:db8:0:1::7/128')
 
     Raises:
-        InvalidPrefixError: ``address`` or ``prefixlen`` is out of range for IPv6.
+        InvalidPrefixError: ``address`` or ``prefixlen`` is out of range for IPv6, or the
+            address is IPv4-mapped (``::ffff:0:0/96``: a provider subnet is never one).
     """
 
     address: int
@@ -98,6 +99,11 @@ class Interface:
         if type(self.prefixlen) is not int or not 0 <= self.prefixlen <= _WIDTH:
             raise InvalidPrefixError(
                 f"prefix length {quote(self.prefixlen)} is out of range 0-128 for IPv6"
+            )
+        if self.address >> 32 == 0xFFFF:  # parse() says so quoting its input; this, built directly
+            raise InvalidPrefixError(
+                f"{quote(f'{address_text(6, self.address)}/{self.prefixlen}')} is an IPv4-mapped "
+                "address; provider subnets must be IPv6"
             )
 
     @classmethod

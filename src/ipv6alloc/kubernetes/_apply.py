@@ -27,11 +27,12 @@ import contextlib
 import datetime as dt
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from .._errors import ConfigurationError, quote
 from ._errors import NodeReadError
+from ._plan import stored_prefixes
 from ._read import read_node
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ class _Write:
     clock: Callable[[], float]
     attempts: int = 0
     retries: int = 0
-    started: float = field(default=0.0)
+    started: float = 0.0
     #: Whether an earlier write may have landed (its outcome was unknown, or a 5xx): then only
     #: reading the node tells whether its planned prefixes may be released.
     maybe_written: bool = False
@@ -397,8 +398,9 @@ class _Write:
 
     def _holds(self, seen: _Seen) -> NodeOutcome:
         """The node holds podCIDRs: the planned ones (written) or others (adopted)."""
-        planned = _networks(self.node.pod_cidrs)
-        if planned is not None and _networks(seen.pod_cidrs) == planned:
+        planned = stored_prefixes(self.node.pod_cidrs)
+        held = stored_prefixes(seen.pod_cidrs)
+        if planned is not None and held is not None and sorted(held) == sorted(planned):
             return self._written(seen.pod_cidrs)
         name = self.node.name
         if name in self.allocator:
@@ -475,15 +477,6 @@ def _body(node: NodePlan, version: str | None) -> dict[str, Any]:
         body["metadata"] = {"resourceVersion": version}
     body["spec"] = {"podCIDR": node.pod_cidrs[0], "podCIDRs": list(node.pod_cidrs)}
     return body
-
-
-def _networks(texts: tuple[str, ...]) -> list[str] | None:
-    import ipaddress  # noqa: PLC0415  # only when a node is read back
-
-    try:
-        return sorted(str(ipaddress.ip_network(t, strict=False)) for t in texts)
-    except ValueError:
-        return None
 
 
 # -- what clients raise --------------------------------------------------------------------------

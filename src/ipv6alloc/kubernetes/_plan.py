@@ -23,21 +23,21 @@ The order is fixed, so the same nodes and allocator always give the same plan:
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._errors import Ipv6AllocError, quote
-from .._prefix import Prefix
+from .._node_restore import _pod_cidr
 from ._load import read_nodes
 from ._read import KubeNode
-from ._sources import AnnotationSource, SubnetLookup, find_subnets
+from ._sources import AnnotationSource, SubnetLookup, _as_source, find_subnets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from .._node import Assignment, Node, RestoreResult
     from .._node_allocator import NodeAllocator
+    from .._prefix import Prefix
     from ._sources import SubnetFunction, SubnetSource
 
 __all__ = ["ACTIONS", "Action", "NodePlan", "Plan", "plan"]
@@ -286,13 +286,7 @@ class _Planner:
         self, allocator: NodeAllocator, sources: Sequence[SubnetSource | SubnetFunction]
     ) -> None:
         self.allocator = allocator
-        self.sources = tuple(sources)
-        for source in self.sources:
-            if not (callable(getattr(source, "subnets", None)) or callable(source)):
-                raise TypeError(
-                    "a subnet source must have a subnets(node) method or be callable, "
-                    f"not {quote(source, use_repr=True)}"
-                )
+        self.sources = tuple(_as_source(source) for source in sources)  # TypeError up front
 
     def run(self, listed: list[KubeNode], *, release_missing: bool) -> Plan:
         ordered = sorted(listed, key=lambda n: n.sort_key)
@@ -327,17 +321,7 @@ class _Planner:
 
     def _learn(self, kube: KubeNode) -> _Facts:
         lookup = find_subnets(kube, self.sources)
-        subnets = lookup.subnets if lookup.status == "ok" else ()
-        mapped = [s for s in subnets if _ipv4_mapped(s.address, 128)]
-        if mapped:
-            lookup = SubnetLookup(
-                (),
-                lookup.source,
-                "error",
-                f"{lookup.source} gave an IPv4-mapped IPv6 subnet {quote(str(mapped[0]))}, "
-                "which the API server refuses in podCIDRs",
-            )
-            subnets = ()
+        subnets = lookup.subnets if lookup.status == "ok" else ()  # never IPv4-mapped: Interface
         try:
             node = kube.to_node(subnets)
         except (Ipv6AllocError, ValueError) as exc:
@@ -350,7 +334,7 @@ class _Planner:
         kube, alloc = fact.kube, self.allocator
         name = kube.name
         before = alloc.get(name)
-        stored = _prefixes(kube.pod_cidrs)
+        stored = stored_prefixes(kube.pod_cidrs)
         warnings: list[str] = []
         if before is not None and stored is not None and set(before.pod_cidrs) == set(stored):
             return self._holding("keep", fact, before, "holds its podCIDRs, as planned")
@@ -493,15 +477,16 @@ class _Planner:
         return released
 
 
-def _prefixes(texts: Sequence[str]) -> list[Prefix] | None:
-    """The networks of stored podCIDR texts (lax host bits allowed), or None if one is bad."""
-    found = []
-    for text in texts:
-        try:
-            found.append(Prefix.from_network(ipaddress.ip_network(text, strict=False)))
-        except (ValueError, TypeError):
-            return None
-    return found
+def stored_prefixes(texts: Sequence[str]) -> list[Prefix] | None:
+    """The networks of stored podCIDR texts, read as restore reads them, or None if one is bad.
+
+    >>> stored_prefixes(["10.0.3.7/24", "2001:db8::/80"])
+    [Prefix('10.0.3.0/24'), Prefix('2001:db8::/80')]
+    >>> stored_prefixes(["10.0.3.0/24", "banana"]) is None
+    True
+    """
+    found = [_pod_cidr(text) for text in texts]
+    return None if None in found else found  # type: ignore[return-value]  # no None left
 
 
 def _warnings(held: Assignment | None) -> tuple[str, ...]:
