@@ -27,7 +27,7 @@ from ._errors import (
     quote,
 )
 from ._node import Assignment, FamilyAssignment, Node, RestoreResult
-from ._node_state import Record, pack
+from ._node_state import Record, pack, unpack
 from ._policy import SafePolicy
 from ._prefix import Prefix, prefix_items
 
@@ -366,11 +366,13 @@ class NodeAllocator:
             waiting.remove((rec.name, address))
             if not waiting:
                 del self._blocked[holder]
-        holding = {self._allocator.pool_of(prefix) for prefix in rec.allocated}
-        for pool in rec.pools:
-            if pool not in holding:
-                self._leave_pool(pool)
-                rec.leave(pool)
+        holding = {
+            pack(pool) for prefix in rec.allocated if (pool := self._allocator.pool_of(prefix))
+        }
+        for key in rec.pool_keys:
+            if key not in holding:
+                self._leave_pool(unpack(key))
+        rec.pool_keys = tuple(key for key in rec.pool_keys if key in holding)
         rec.pending = None
         rec.warnings = ()
         rec.usable = rec.skipped = ()

@@ -17,6 +17,7 @@ from typing import Any
 
 from .._errors import ConfigurationError
 from ._cli import EXIT_FAILED, EXIT_OK, _fail, _table, add_cluster_flags, build_allocator
+from ._connect import connect, list_nodes, official
 from ._plan import plan
 
 __all__ = [
@@ -83,7 +84,7 @@ def run_apply(args: argparse.Namespace) -> int:
     try:
         allocator, sources = build_allocator(args)
         api = _core_api(args)
-        nodes = _list_nodes(api)
+        nodes = list_nodes(api)
     except Exception as exc:  # configuration, kubeconfig, network: one line, exit 2
         return _fail("ipv6alloc apply", exc)
     result = plan(nodes, allocator, sources=sources)
@@ -175,7 +176,7 @@ def run_run(args: argparse.Namespace) -> int:
     try:
         allocator, sources = build_allocator(args)
         api_client = _api_client(args)
-        api = _module("kubernetes.client").CoreV1Api(api_client)
+        api = official("client").CoreV1Api(api_client)
         if args.leader_elect and not (
             args.leader_elect_lease_duration
             > args.leader_elect_renew_deadline
@@ -236,35 +237,11 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def _api_client(args: argparse.Namespace) -> Any:
-    from ._connect import connect  # noqa: PLC0415
-
     return connect(args.kubeconfig, args.context)
 
 
 def _core_api(args: argparse.Namespace) -> Any:
-    return _module("kubernetes.client").CoreV1Api(_api_client(args))
-
-
-def _list_nodes(api: Any) -> dict[str, Any]:
-    response = api.list_node(_request_timeout=30, _preload_content=False)
-    try:
-        data = json.loads(response.data)
-    finally:
-        response.release_conn()
-    if not isinstance(data, dict):
-        raise ConfigurationError("the API server's node list is not a JSON object")
-    return data
-
-
-def _module(name: str) -> Any:
-    import importlib  # noqa: PLC0415
-
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        raise ConfigurationError(
-            "talking to a cluster needs the official client: pip install 'ipv6alloc[kubernetes]'"
-        ) from None
+    return official("client").CoreV1Api(_api_client(args))
 
 
 def _seconds(text: str) -> int:

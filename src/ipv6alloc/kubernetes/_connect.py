@@ -9,15 +9,50 @@ configuration). The ``kubernetes`` package is imported here only: ``pip install
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigurationError
+from ._errors import NodeReadError
 
-__all__ = ["connect", "kubeconfig_path"]
+__all__ = ["connect", "kubeconfig_path", "list_nodes", "official"]
 
 _HINT = "pip install 'ipv6alloc[kubernetes]'"
+
+
+def official(name: str) -> Any:
+    """The official client's module ``kubernetes.<name>``, imported when first needed.
+
+    Typed Any: parts of the client (``watch``, ``leaderelection``) ship no types.
+
+    Raises:
+        ConfigurationError: the ``kubernetes`` package is missing (the message says how to
+            install it).
+    """
+    try:
+        return importlib.import_module(f"kubernetes.{name}")
+    except ImportError:
+        raise ConfigurationError(
+            f"talking to a cluster needs the official client: {_HINT}"
+        ) from None
+
+
+def list_nodes(api: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """Every Node, as the API server's JSON ``NodeList`` (``CoreV1Api.list_node``, unparsed).
+
+    Raises:
+        NodeReadError: the answer is not a JSON object.
+    """
+    response = api.list_node(_request_timeout=timeout, _preload_content=False)
+    try:
+        data = json.loads(response.data)
+    finally:
+        response.release_conn()
+    if not isinstance(data, dict):
+        raise NodeReadError("the API server's node list is not a JSON object")
+    return data
 
 
 def kubeconfig_path(given: str | None = None) -> str | None:
@@ -43,13 +78,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Any:
         ConfigurationError: the ``kubernetes`` package is missing, no configuration is found,
             or the kubeconfig is not valid (the message says which).
     """
-    try:
-        client: Any = importlib.import_module("kubernetes.client")
-        config: Any = importlib.import_module("kubernetes.config")
-    except ImportError:
-        raise ConfigurationError(
-            f"talking to a cluster needs the official client: {_HINT}"
-        ) from None
+    client, config = official("client"), official("config")
     path = kubeconfig_path(kubeconfig)
     try:
         if path is not None:

@@ -16,13 +16,12 @@ lines.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 from ._apply import apply, as_writer, status_of
+from ._connect import list_nodes, official
 from ._errors import NodeReadError
 from ._plan import DEFAULT_SOURCES, plan
 from ._read import read_node
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     from .._node_allocator import NodeAllocator
     from ._apply import ApplyResult, RetryPolicy
+    from ._plan import Plan
     from ._sources import SubnetFunction, SubnetSource
 
 __all__ = ["Controller", "Reconciler", "lead"]
@@ -135,7 +135,7 @@ class Reconciler:
         elif name in self.allocator.registered():
             self.allocator.unregister(name)
 
-    def _apply(self, result: Any) -> ApplyResult:
+    def _apply(self, result: Plan) -> ApplyResult:
         applied = apply(
             result,
             self._writer,
@@ -202,10 +202,7 @@ class Controller:
         """List, resync and watch until ``stop`` is set."""
         while not stop.is_set():
             try:
-                listing = self.api.list_node(
-                    _request_timeout=self.request_timeout, _preload_content=False
-                )
-                data = _json(listing)
+                data = list_nodes(self.api, self.request_timeout)
                 version = data.get("metadata", {}).get("resourceVersion")
                 result = self.reconciler.resync(data)
                 log.info(
@@ -231,7 +228,7 @@ class Controller:
                 stop.wait(self.backoff)
 
     def _watch(self, version: str | None, stop: threading.Event) -> None:
-        watch = _module("kubernetes.watch")  # the extra's, untyped
+        watch = official("watch")
         while not stop.is_set():
             stream = watch.Watch()
             for event in stream.stream(
@@ -267,10 +264,10 @@ def lead(
     process can exit and restart as a standby. Uses the official client's
     ``kubernetes.leaderelection`` with a ``LeaseLock``.
     """
-    client = _module("kubernetes.client")  # the extra's: untyped, loaded by `run` only
-    electionconfig = _module("kubernetes.leaderelection.electionconfig")
-    leaderelection = _module("kubernetes.leaderelection.leaderelection")
-    leaselock = _module("kubernetes.leaderelection.resourcelock.leaselock")
+    client = official("client")
+    electionconfig = official("leaderelection.electionconfig")
+    leaderelection = official("leaderelection.leaderelection")
+    leaselock = official("leaderelection.resourcelock.leaselock")
 
     stop = threading.Event()
     lock = leaselock.LeaseLock(name, namespace, identity)
@@ -297,21 +294,3 @@ def lead(
         stop.wait(0.5)
         if not runner.is_alive():
             stop.set()
-    time.sleep(0)  # let the worker see the stop
-
-
-def _module(name: str) -> Any:
-    """An optional module, imported when first needed (typed Any: it ships no types)."""
-    return importlib.import_module(name)
-
-
-def _json(response: Any) -> dict[str, Any]:
-    """The JSON body of a response read with ``_preload_content=False``."""
-    import json  # noqa: PLC0415
-
-    try:
-        body = response.data
-    finally:
-        response.release_conn()
-    data = json.loads(body)
-    return data if isinstance(data, dict) else {}
