@@ -170,7 +170,7 @@ def test_every_assign_is_written_once_with_its_precondition() -> None:
         ("b", "written", 1),
     ]
     for name, body in cluster.patches:
-        assert body["metadata"]["resourceVersion"] == "101" if name == "a" else "102"
+        assert body["metadata"]["resourceVersion"] == ("101" if name == "a" else "102")
         assert body["spec"]["podCIDR"] == body["spec"]["podCIDRs"][0]
     for name in ("a", "b"):
         assert networks(cluster.held(name)) == holds(alloc, name)
