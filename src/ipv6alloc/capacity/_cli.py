@@ -14,18 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
 from .._errors import Ipv6AllocError
-from ..kubernetes._cli import EXIT_OK, _fail, add_cluster_flags, build_allocator
-from ..kubernetes._example import example_nodes
-from ..kubernetes._load import load_nodes, read_nodes
+from ..kubernetes._cli import EXIT_OK, _fail, _nodes, add_cluster_flags, build_allocator
 from ._nodes import plan_nodes
 from ._records import Thresholds
 from ._report import DEFAULT_MAX_PODS, CapacityReport
-
-if TYPE_CHECKING:
-    from ..kubernetes._read import KubeNode
 
 __all__ = ["add_capacity_arguments", "run_capacity"]
 
@@ -152,13 +146,6 @@ def add_capacity_arguments(parser: argparse.ArgumentParser) -> None:
         help="what --plot draws (default utilization)",
     )
     add_cluster_flags(parser)
-
-
-def _nodes(file: str | None) -> list[KubeNode]:
-    """The nodes of ``file`` (``-``: standard input), or the example cluster's without one."""
-    if file is None:
-        return read_nodes(example_nodes())
-    return load_nodes(file)
 
 
 def _build(args: argparse.Namespace) -> CapacityReport:

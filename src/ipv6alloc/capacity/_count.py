@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from .._allocator import PrefixAllocator
     from .._node_allocator import NodeAllocator
-    from .._stats import AllocatorStatistics, PoolStatistics
+    from .._stats import PoolStatistics
     from ._records import Kind, Status, Thresholds
 
 __all__ = [
@@ -113,7 +113,7 @@ def _most_common_length(stats: PoolStatistics) -> int | None:
     return max(counts, key=lambda length: (counts[length], length))
 
 
-def node_allocator_plan(alloc: NodeAllocator, stats: AllocatorStatistics) -> PoolPlan:
+def node_allocator_plan(alloc: NodeAllocator) -> PoolPlan:
     """What to count in each pool of a node allocator: kind and pod prefix length.
 
     A cluster pool gives the node mask of its family; a provider subnet the length the policy
@@ -125,6 +125,7 @@ def node_allocator_plan(alloc: NodeAllocator, stats: AllocatorStatistics) -> Poo
     nodes and p pools.
     """
     masks = alloc.node_mask
+    stats = alloc.statistics()
     provider = [s for s in stats.pools if s.role == "provider"]
     lengths: dict[Prefix, int] = {}
     if provider:

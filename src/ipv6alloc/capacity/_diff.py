@@ -8,11 +8,10 @@ pools whose rows are equal are left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._records import json_safe
-from ._render import count_text
+from ._render import count_text, html_row, not_fit_html, not_fit_lines, table_lines
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,6 +26,10 @@ __all__ = ["CapacityDiff", "Change", "PoolChange"]
 Change = Literal["added", "removed", "changed"]
 #: The row fields a change shows before and after.
 COMPARED: Final = ("pod_prefixlen", "prefixes_used", "nodes_fit", "utilization", "status")
+#: The headings of a diff's table.
+_HEADINGS: Final = ("POOL", "KIND", "CHANGE", "BEFORE", "AFTER", "NODES FIT")
+#: No column of a diff's table is flush right.
+_LEFT: Final[frozenset[int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,40 +154,23 @@ class CapacityDiff:
         ]
 
     def __str__(self) -> str:
-        if not self.changes:
-            lines = ["no pool changed"]
+        if self.changes:
+            lines = table_lines([list(_HEADINGS), *self._cells()])
         else:
-            rows = [["POOL", "KIND", "CHANGE", "BEFORE", "AFTER", "NODES FIT"], *self._cells()]
-            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-            lines = [
-                "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-                for row in rows
-            ]
-        if self.not_fit:
-            lines.append(f"{len(self.not_fit)} node(s) would not fit:")
-            lines.extend(f"  {n.node}: {n.reason}" for n in self.not_fit)
-        return "\n".join(lines)
+            lines = ["no pool changed"]
+        return "\n".join([*lines, *not_fit_lines(self.not_fit, None)])
 
     def _repr_html_(self) -> str:
-        cell = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
-        head = "".join(
-            f'<th style="{cell}">{h}</th>'
-            for h in ("pool", "kind", "change", "before", "after", "nodes fit")
-        )
-        body = "".join(
-            "<tr>" + "".join(f'<td style="{cell}">{escape(v)}</td>' for v in row) + "</tr>"
-            for row in self._cells()
-        )
-        table = '<table style="border-collapse:collapse;font-family:monospace">'
-        parts = [f"{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"]
-        if not self.changes:
-            parts = ["<p>no pool changed</p>"]
-        if self.not_fit:
-            items = "".join(
-                f"<li><code>{escape(n.node)}</code>: {escape(n.reason)}</li>" for n in self.not_fit
+        if self.changes:
+            head = html_row((h.lower() for h in _HEADINGS), _LEFT, heading=True)
+            body = "".join(html_row(row, _LEFT) for row in self._cells())
+            table = (
+                '<table style="border-collapse:collapse;font-family:monospace">'
+                f"<thead>{head}</thead><tbody>{body}</tbody></table>"
             )
-            parts.append(f"<p>{len(self.not_fit)} node(s) would not fit:</p><ul>{items}</ul>")
-        return "".join(parts)
+        else:
+            table = "<p>no pool changed</p>"
+        return table + not_fit_html(self.not_fit, None)
 
     def __repr__(self) -> str:
         counts = {

@@ -180,26 +180,11 @@ class PoolCapacity:
             exact: keep every count an int; by default counts above 2**53 are decimal text
                 (JSON-safe).
         """
-        values = (
-            str(self.pool),
-            self.family,
-            self.kind,
-            self.pod_prefixlen,
-            self.addresses_per_prefix,
-            self.pods_per_node,
-            self.prefixes_total,
-            self.prefixes_used,
-            self.prefixes_free,
-            self.prefixes_unusable,
-            self.nodes_fit,
-            self.utilization,
-            self.largest_free_prefixlen,
-            self.fragmentation,
-            self.status,
-        )
+        record = {name: getattr(self, name) for name in FIELDS}
+        record["pool"] = str(self.pool)
         if exact:
-            return dict(zip(FIELDS, values, strict=True))
-        return {key: json_safe(value) for key, value in zip(FIELDS, values, strict=True)}
+            return record
+        return {key: json_safe(value) for key, value in record.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     import pandas
 
-    from ._records import PoolCapacity, Totals
+    from ._records import NotFit, PoolCapacity, Totals
     from ._report import CapacityReport
 
 __all__ = [
@@ -30,7 +30,11 @@ __all__ = [
     "csv_text",
     "data_frame",
     "html",
+    "html_row",
     "json_dict",
+    "not_fit_html",
+    "not_fit_lines",
+    "table_lines",
     "text",
 ]
 
@@ -59,6 +63,8 @@ _HEADINGS: Final = (
 )
 #: The columns written flush right (numbers).
 _RIGHT: Final = frozenset(range(2, 11))
+#: The totals' columns written flush right (the counts and the share, not the statuses).
+_TOTALS_RIGHT: Final = frozenset(range(1, 7))
 #: The nodes that do not fit listed in HTML (and in text with ``max_rows``); the rest counted.
 _NOT_FIT_SHOWN: Final = 10
 
@@ -109,7 +115,8 @@ def _shown(rows: Sequence[PoolCapacity], max_rows: int | None) -> tuple[list[Poo
     return [*rows[:head], *rows[len(rows) - tail :]], len(rows) - max_rows
 
 
-def _table(rows: list[list[str]], right: frozenset[int] = frozenset()) -> list[str]:
+def table_lines(rows: list[list[str]], right: frozenset[int] = frozenset()) -> list[str]:
+    """``rows`` (the first the headings) as aligned lines; the columns in ``right`` flush right."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "  ".join(
@@ -133,52 +140,79 @@ def _totals_cells(t: Totals) -> list[str]:
     ]
 
 
-def _summary(report: CapacityReport, limit: int | None) -> list[str]:
-    """What runs out first, and the nodes that do not fit (at most ``limit`` of them)."""
-    lines = []
+def _first_to_run_out(report: CapacityReport) -> str:
+    """The line saying which pool runs out first, and after how many more nodes."""
     order = report.exhaustion()
-    if order:
-        first = order[0]
-        lines.append(
-            f"first to run out: {first.row.pool} ({first.row.kind}), after "
-            f"{count_text(first.new_nodes)} more node{'' if first.new_nodes == 1 else 's'} "
-            f"at the current rates ({_percent(first.share)} % of new nodes take a prefix there)"
-        )
-    else:
-        lines.append("first to run out: none (no pool has taken new nodes yet)")
-    if report.not_fit:
-        lines.append(f"{len(report.not_fit):,} node(s) would not fit:")
-        shown = report.not_fit if limit is None else report.not_fit[:limit]
-        lines.extend(f"  {n.node}: {n.reason}" for n in shown)
-        if len(shown) < len(report.not_fit):
-            lines.append(f"  ... and {len(report.not_fit) - len(shown):,} more (see not_fit)")
+    if not order:
+        return "first to run out: none (no pool has taken new nodes yet)"
+    first = order[0]
+    return (
+        f"first to run out: {first.row.pool} ({first.row.kind}), after "
+        f"{count_text(first.new_nodes)} more node{'' if first.new_nodes == 1 else 's'} "
+        f"at the current rates ({_percent(first.share)} % of new nodes take a prefix there)"
+    )
+
+
+def _more(not_fit: Sequence[NotFit], limit: int | None) -> tuple[Sequence[NotFit], str]:
+    """The nodes to list (at most ``limit``), and the line counting the rest ("" if none)."""
+    shown = not_fit if limit is None else not_fit[:limit]
+    left = len(not_fit) - len(shown)
+    return shown, f"... and {left:,} more (see not_fit)" if left else ""
+
+
+def not_fit_lines(not_fit: Sequence[NotFit], limit: int | None) -> list[str]:
+    """The nodes that do not fit as text lines (at most ``limit`` listed); none: no line."""
+    if not not_fit:
+        return []
+    shown, more = _more(not_fit, limit)
+    lines = [f"{len(not_fit):,} node(s) would not fit:"]
+    lines.extend(f"  {n.node}: {n.reason}" for n in shown)
+    if more:
+        lines.append(f"  {more}")
     return lines
+
+
+def not_fit_html(not_fit: Sequence[NotFit], limit: int | None) -> str:
+    """The nodes that do not fit as HTML, every text escaped (at most ``limit`` listed)."""
+    if not not_fit:
+        return ""
+    shown, more = _more(not_fit, limit)
+    items = "".join(f"<li><code>{escape(n.node)}</code>: {escape(n.reason)}</li>" for n in shown)
+    rest = f"<p>{escape(more)}</p>" if more else ""
+    return f"<p>{len(not_fit):,} node(s) would not fit:</p><ul>{items}</ul>{rest}"
 
 
 def text(report: CapacityReport, max_rows: int | None) -> str:
     """The report as aligned text: rows, totals, what runs out first, what does not fit."""
     rows, hidden = _shown(report.rows, max_rows)
     table = [list(_HEADINGS), *(_cells(row) for row in rows)]
-    lines = _table(table, _RIGHT)
+    lines = table_lines(table, _RIGHT)
     if hidden:
         head = (len(rows) + 1) // 2 + 1
         lines.insert(head, f"... {hidden:,} more pool{'' if hidden == 1 else 's'} ...")
     if report.totals:
         totals = [["TOTALS", "POOLS", "TOTAL", "USED", "NODES FIT", "UNUSABLE", "USED %", ""]]
         totals += [_totals_cells(t) for t in report.totals]
-        lines += ["", *_table(totals, frozenset(range(1, 7)))]
-    lines += ["", *_summary(report, None if max_rows is None else _NOT_FIT_SHOWN)]
+        lines += ["", *table_lines(totals, _TOTALS_RIGHT)]
+    limit = None if max_rows is None else _NOT_FIT_SHOWN
+    lines += ["", _first_to_run_out(report), *not_fit_lines(report.not_fit, limit)]
     return "\n".join(lines)
 
 
 _CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd"
 
 
-def _html_row(cells: Iterable[str], status: str | None = None, heading: bool = False) -> str:
+def html_row(
+    cells: Iterable[str],
+    right: frozenset[int] = _RIGHT,
+    status: str | None = None,
+    heading: bool = False,
+) -> str:
+    """One HTML table row, texts escaped: ``right`` columns flush right, ``status`` coloured."""
     tag = "th" if heading else "td"
     out = []
     for i, cell in enumerate(cells):
-        align = "right" if i in _RIGHT else "left"
+        align = "right" if i in right else "left"
         style = f"{_CELL};text-align:{align}"
         if status is not None and i == len(_HEADINGS) - 1:
             colour, background = STATUS_COLOURS[status]
@@ -190,7 +224,7 @@ def _html_row(cells: Iterable[str], status: str | None = None, heading: bool = F
 def html(report: CapacityReport, max_rows: int | None) -> str:
     """The report as HTML: a caption, a table (statuses coloured), totals, what does not fit."""
     rows, hidden = _shown(report.rows, max_rows)
-    body = [_html_row(_cells(row), row.status) for row in rows]
+    body = [html_row(_cells(row), status=row.status) for row in rows]
     if hidden:
         gap = (
             f'<tr><td colspan="{len(_HEADINGS)}" style="{_CELL};text-align:center">'
@@ -207,35 +241,19 @@ def html(report: CapacityReport, max_rows: int | None) -> str:
         '<div class="ipv6alloc-capacity">',
         '<table style="border-collapse:collapse;font-family:monospace">',
         f'<caption style="text-align:left;font-weight:bold">{escape(caption)}</caption>',
-        f"<thead>{_html_row(_HEADINGS, heading=True)}</thead>",
+        f"<thead>{html_row(_HEADINGS, heading=True)}</thead>",
         f"<tbody>{''.join(body)}</tbody></table>",
     ]
     if report.totals:
         head = ["totals", "pools", "total", "used", "nodes fit", "unusable", "used %", "statuses"]
         cells = "".join(f'<th style="{_CELL}">{escape(h)}</th>' for h in head)
-        totals = "".join(
-            "<tr>"
-            + "".join(
-                f'<td style="{_CELL};text-align:{"right" if 0 < i < 7 else "left"}">'
-                f"{escape(c)}</td>"
-                for i, c in enumerate(_totals_cells(t))
-            )
-            + "</tr>"
-            for t in report.totals
-        )
+        totals = "".join(html_row(_totals_cells(t), _TOTALS_RIGHT) for t in report.totals)
         parts.append(
             '<table style="border-collapse:collapse;font-family:monospace;margin-top:6px">'
             f"<thead><tr>{cells}</tr></thead><tbody>{totals}</tbody></table>"
         )
-    summary = _summary(report, _NOT_FIT_SHOWN)
-    parts.append(f"<p>{escape(summary[0])}</p>")
-    if report.not_fit:
-        items = "".join(
-            f"<li><code>{escape(n.node)}</code>: {escape(n.reason)}</li>"
-            for n in report.not_fit[:_NOT_FIT_SHOWN]
-        )
-        more = f"<p>{escape(summary[-1].strip())}</p>" if len(summary) > _NOT_FIT_SHOWN + 2 else ""
-        parts.append(f"<p>{escape(summary[1])}</p><ul>{items}</ul>{more}")
+    parts.append(f"<p>{escape(_first_to_run_out(report))}</p>")
+    parts.append(not_fit_html(report.not_fit, _NOT_FIT_SHOWN))
     parts.append("</div>")
     return "".join(parts)
 

@@ -145,19 +145,18 @@ class CapacityReport:
                     "pod_prefixlen is for a PrefixAllocator: a NodeAllocator's pod prefix "
                     "lengths come from its node masks and its policy"
                 )
-            stats = allocator.statistics()
-            plan = _count.node_allocator_plan(allocator, stats)
-            nodes = len(allocator)
+            plan = _count.node_allocator_plan(allocator)
         elif isinstance(allocator, PrefixAllocator):
             plan = _count.prefix_allocator_plan(allocator, pod_prefixlen)
-            nodes = len(allocator)
         else:
             raise TypeError(
                 "from_allocator() takes a NodeAllocator or a PrefixAllocator, not "
                 f"{type(allocator).__name__} {quote(allocator, use_repr=True)}"
             )
         rows = [_count.pool_row(s, kind, length, max_pods, limits) for s, kind, length in plan]
-        return cls(rows, nodes=nodes, max_pods=max_pods, thresholds=limits, allocator=allocator)
+        return cls(
+            rows, nodes=len(allocator), max_pods=max_pods, thresholds=limits, allocator=allocator
+        )
 
     @classmethod
     def from_nodes(
@@ -241,16 +240,25 @@ class CapacityReport:
 
     def _with(self, *, not_fit: Iterable[NotFit]) -> CapacityReport:
         """This report with other nodes that do not fit."""
-        clone = CapacityReport(
-            self._rows,
+        return self._derive(self._rows, not_fit, self._selection)
+
+    def _derive(
+        self,
+        rows: Iterable[PoolCapacity],
+        not_fit: Iterable[NotFit],
+        selection: tuple[Kind | None, int | None, Status | None],
+    ) -> CapacityReport:
+        """A report on the same allocator and settings, with these rows, nodes and selection."""
+        derived = CapacityReport(
+            rows,
             nodes=self._nodes,
             not_fit=not_fit,
             max_pods=self._max_pods,
             thresholds=self._thresholds,
             allocator=self._allocator,
         )
-        clone._selection = self._selection
-        return clone
+        derived._selection = selection
+        return derived
 
     # -- what it holds ----------------------------------------------------------------------
 
@@ -338,16 +346,7 @@ class CapacityReport:
             ConfigurationError: an unknown kind, family or status.
         """
         selection = _count.narrow(self._selection, (kind, family, status))
-        picked = CapacityReport(
-            _count.select(self._rows, selection),
-            nodes=self._nodes,
-            not_fit=self._not_fit,
-            max_pods=self._max_pods,
-            thresholds=self._thresholds,
-            allocator=self._allocator,
-        )
-        picked._selection = selection
-        return picked
+        return self._derive(_count.select(self._rows, selection), self._not_fit, selection)
 
     # -- renderings -------------------------------------------------------------------------
 

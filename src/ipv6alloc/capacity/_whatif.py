@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._bits import WIDTH
 from .._errors import ConfigurationError, Ipv6AllocError, quote
 from .._node import Node
 from .._node_allocator import NodeAllocator
@@ -36,7 +37,7 @@ __all__ = ["SYNTHETIC_PREFIX", "simulate", "synthetic_nodes"]
 
 #: The names of synthetic nodes: ``what-if-1``, ``what-if-2``, ...
 SYNTHETIC_PREFIX = "what-if-"
-_WIDTH = 128
+_WIDTH = WIDTH[6]
 
 
 def simulate(
