@@ -685,8 +685,11 @@ def test_lose_fault_stores_the_write_and_drops_the_answer(emulator: Emulator, co
         core.patch_node("n1", _assign(V4, V6))
     assert emulator.node("n1")["spec"] == {"podCIDR": V4, "podCIDRs": [V4, V6]}
     assert emulator.requests[-1].status is None
+    assert emulator.requests[-1].fault == "lose"
     # a retry that writes the same prefixes again is a no-op, as a real server answers it
+    stored_at = emulator.resource_version
     assert core.patch_node("n1", _assign(V4, V6)).spec.pod_cidrs == [V4, V6]
+    assert emulator.resource_version == stored_at
 
 
 def test_inject_checks_its_arguments(emulator: Emulator) -> None:

@@ -78,9 +78,7 @@ def _load_nodes(emulator: Emulator, source: str) -> int:
     documents = parse_documents(text, lambda message: _UsageError(f"{where}: {message}"))
     created = 0
     for document in documents:
-        items = document.get("items") if isinstance(document, dict) else document
-        if isinstance(document, dict) and "items" not in document:
-            items = [document]
+        items = document.get("items", [document]) if isinstance(document, dict) else document
         if not isinstance(items, list):
             raise _UsageError(f"{where}: expected Nodes, a List or a NodeList")
         for item in items:

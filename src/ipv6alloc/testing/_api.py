@@ -37,7 +37,6 @@ from ._rules import (
     validate,
 )
 from ._status import (
-    ApiError,
     FieldError,
     already_exists,
     bad_request,
@@ -46,7 +45,6 @@ from ._status import (
     internal_error,
     invalid,
     not_found,
-    status,
     success,
 )
 from ._watch import Watch, selector
@@ -133,6 +131,21 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _stored_form(kind: Kind, obj: object) -> str | None:
+    """Why Go's decoder refuses ``obj`` as a ``kind``; else None, ``obj`` put in stored form.
+
+    In place, for an object: ``kind`` and ``apiVersion`` set, ``metadata`` an object, then
+    :func:`~._rules.convert`.
+    """
+    problem = decode_problem(kind, obj)
+    if problem is None and isinstance(obj, dict):
+        obj["kind"], obj["apiVersion"] = kind.kind, kind.api_version
+        if not isinstance(obj.get("metadata"), dict):
+            obj["metadata"] = {}
+        problem = convert(kind, obj)
+    return problem
+
+
 def _bare(obj: dict[str, object]) -> dict[str, object]:
     """A list item: the API's list items carry no kind or apiVersion."""
     return {key: value for key, value in obj.items() if key not in ("kind", "apiVersion")}
@@ -189,9 +202,7 @@ class Api:
         elif rv_text.isascii() and rv_text.isdigit():
             start = int(rv_text)
         else:
-            raise ApiError(
-                status(400, "BadRequest", f'invalid resource version "{rv_text}"'),
-            )
+            raise bad_request(f'invalid resource version "{rv_text}"')
         return Watch(self.store, route, keep, start, max(seconds, 0.0))
 
     # writes
@@ -214,18 +225,22 @@ class Api:
                 f"the body is a {given_kind} of {given_version}, "
                 f"not a {kind.kind} of {kind.api_version}"
             )
-        problem = decode_problem(kind, body)
-        if problem is None:
-            body = copy.deepcopy(body)  # stored as is: no part of it may stay the caller's
-            if not isinstance(body.get("metadata"), dict):
-                body["metadata"] = {}
-            problem = convert(kind, body)
+        body = copy.deepcopy(body)  # stored as is: no part of it may stay the caller's
+        problem = _stored_form(kind, body)
         if problem:
             raise bad_request(
                 f'{kind.kind} in version "v1" cannot be handled as a {kind.kind}: {problem}'
             )
-        body["kind"], body["apiVersion"] = kind.kind, kind.api_version
         return body
+
+    def _check_target(self, route: Route, metadata: dict[str, object]) -> None:
+        """An update's object must carry the name (and the namespace) of the URL."""
+        if metadata.get("name") != route.name:
+            raise bad_request(
+                f"the name of the object ({text(metadata.get('name'))}) does not match the "
+                f"name on the URL ({route.name})"
+            )
+        self._check_namespace(route, metadata)
 
     def _check_namespace(self, route: Route, metadata: dict[str, object]) -> None:
         if not route.kind.namespaced:
@@ -267,18 +282,12 @@ class Api:
             for server_owned in ("deletionTimestamp", "deletionGracePeriodSeconds"):
                 metadata.pop(server_owned, None)
             self.store.put(kind.resource, key, obj, "ADDED")
-            return 201, self.store.get(kind.resource, key) or obj
+            return 201, copy.deepcopy(obj)  # the store owns obj now
 
     def update(self, route: Route, body: object) -> tuple[int, dict[str, object]]:
         """``PUT`` an object (or its status)."""
         obj = self._decoded(route, body)
-        metadata = object_meta(obj)
-        if metadata.get("name") != route.name:
-            raise bad_request(
-                f"the name of the object ({text(metadata.get('name'))}) does not match the "
-                f"name on the URL ({route.name})"
-            )
-        self._check_namespace(route, metadata)
+        self._check_target(route, object_meta(obj))
         with self.store.lock:
             return self._store_update(route, obj)
 
@@ -303,23 +312,12 @@ class Api:
                 raise bad_request(str(exc)) from None
             except PatchApplyError:
                 raise generic(422) from None
-            problem = decode_problem(kind, patched)
-            if problem is None and isinstance(patched, dict):
-                patched["kind"], patched["apiVersion"] = kind.kind, kind.api_version
-                if not isinstance(patched.get("metadata"), dict):
-                    patched["metadata"] = {}
-                problem = convert(kind, patched)
+            problem = _stored_form(kind, patched)
             if problem is not None or not isinstance(patched, dict):
                 shown = json.dumps(patched, separators=(",", ":"))
                 cause = FieldError.invalid("patch", shown, problem or "not an object")
                 raise invalid("", "", [cause])
-            metadata = object_meta(patched)
-            if metadata.get("name") != route.name:
-                raise bad_request(
-                    f"the name of the object ({text(metadata.get('name'))}) does not match "
-                    f"the name on the URL ({route.name})"
-                )
-            self._check_namespace(route, metadata)
+            self._check_target(route, object_meta(patched))
             return self._store_update(route, patched)
 
     def _store_update(self, route: Route, obj: dict[str, object]) -> tuple[int, dict[str, object]]:
@@ -351,7 +349,7 @@ class Api:
         if obj == current:
             return 200, current
         self.store.put(kind.resource, key, obj, "MODIFIED")
-        return 200, self.store.get(kind.resource, key) or obj
+        return 200, copy.deepcopy(obj)  # the store owns obj now
 
     def delete(self, route: Route, body: object) -> tuple[int, dict[str, object]]:
         """``DELETE`` an object, with the ``preconditions`` of ``DeleteOptions``."""

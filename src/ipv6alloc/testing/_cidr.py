@@ -126,11 +126,14 @@ def parse_sloppy(text: str) -> SloppyCIDR | None:
     return _parse(text, strict=False)
 
 
+def _mapped(cidr: SloppyCIDR) -> bool:
+    """Whether the address is an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``)."""
+    return cidr.version == 6 and cidr.address >> 32 == _MAPPED_PREFIX
+
+
 def family(cidr: SloppyCIDR) -> int:
     """The family ``netutils.IsIPv6`` sees: an IPv4-mapped IPv6 address counts as IPv4."""
-    if cidr.version == 6 and cidr.address >> 32 == _MAPPED_PREFIX:
-        return 4
-    return cidr.version
+    return 4 if _mapped(cidr) else cidr.version
 
 
 def strict_problem(text: str) -> str | None:
@@ -146,7 +149,7 @@ def strict_problem(text: str) -> str | None:
     cidr = _parse(text, strict=True)
     if cidr is None:
         return "must not have leading 0s in IP or prefix length"
-    if cidr.version == 6 and cidr.address >> 32 == _MAPPED_PREFIX:
+    if _mapped(cidr):
         return "must not have an IPv4-mapped IPv6 address"
     bits = 32 if cidr.version == 4 else 128
     if cidr.address & ((1 << (bits - cidr.prefixlen)) - 1):

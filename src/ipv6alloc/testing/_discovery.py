@@ -103,7 +103,7 @@ def discovery(path: str, version: str, address: str) -> dict[str, object] | None
     return None
 
 
-_VERBS: Final = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_VERBS: Final = {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 def route(method: str, path: str, *, watch: bool) -> Route | None:

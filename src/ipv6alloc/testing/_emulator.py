@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import TYPE_CHECKING, Any, Final, Self
 
+from ..kubernetes._read import UNINITIALIZED_TAINT
 from ._api import Api, Route
 from ._kubeconfig import write_kubeconfig
 from ._rules import EVENTS, LEASES, NODES
@@ -58,13 +60,7 @@ def node_object(
         spec["podCIDR"] = cidrs[0]
         spec["podCIDRs"] = cidrs
     if uninitialized:
-        spec["taints"] = [
-            {
-                "key": "node.cloudprovider.kubernetes.io/uninitialized",
-                "value": "true",
-                "effect": "NoSchedule",
-            }
-        ]
+        spec["taints"] = [{"key": UNINITIALIZED_TAINT, "value": "true", "effect": "NoSchedule"}]
     status: dict[str, object] = {}
     listed = [{"type": "InternalIP", "address": address} for address in addresses]
     if listed:
@@ -309,11 +305,7 @@ class Emulator:
     def pending_faults(self) -> list[FaultRule]:
         """The faults still to be injected (copies)."""
         with self._lock:
-            return [
-                FaultRule(r.fault, r.remaining, r.verb, r.resource, r.name, r.retry_after, r.hold)
-                for r in self._faults
-                if r.remaining > 0
-            ]
+            return [dataclasses.replace(rule) for rule in self._faults if rule.remaining > 0]
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -26,13 +26,14 @@ text imitates Go's and is not pinned to any release.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from ..kubernetes._read import stored_pod_cidrs
+from ..kubernetes._read import _parse_time, stored_pod_cidrs
 from ._cidr import INVALID_CIDR, family, parse_sloppy, strict_problem
 from ._status import FieldError
 
@@ -67,6 +68,7 @@ _DNS_SUBDOMAIN_MESSAGE: Final = (
 )
 _FORBIDDEN_PODCIDR: Final = 'node updates may not change podCIDR except from "" to valid'
 _FORBIDDEN_PROVIDER: Final = 'node updates may not change providerID except from "" to valid'
+_NAME_REQUIRED: Final = "name or generateName is required"
 _INT32: Final = 2**31
 
 
@@ -336,15 +338,8 @@ def pod_cidrs(node: Mapping[str, object] | None) -> list[str]:
 
 def _micro_time(value: object) -> str | None:
     """A ``MicroTime`` as the server writes it, or None when it is not RFC 3339."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = _parse_time(value) if isinstance(value, str) else None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else None
 
 
 def convert(kind: Kind, obj: dict[str, object]) -> str | None:
@@ -396,9 +391,6 @@ def name_errors(name: object, generate_name: object) -> list[FieldError]:
     if not _DNS_SUBDOMAIN.fullmatch(text):
         return [FieldError.invalid("metadata.name", text, _DNS_SUBDOMAIN_MESSAGE)]
     return []
-
-
-_NAME_REQUIRED: Final = "name or generateName is required"
 
 
 def _validate_node(
@@ -493,6 +485,6 @@ def prepare_update(
         return
     kept = "spec" if subresource == "status" else "status"
     if kept in old:
-        obj[kept] = json.loads(json.dumps(old[kept]))
+        obj[kept] = copy.deepcopy(old[kept])
     else:
         obj.pop(kept, None)

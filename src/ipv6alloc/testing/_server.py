@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ._api import PATCH_TYPES, Api, Route, parse_json
 from ._discovery import discovery, route
-from ._status import ApiError, conflict, generic, internal_error, status
+from ._status import ApiError, bad_request, conflict, generic, internal_error, status
 
 __all__ = ["FAULTS", "MAX_BODY", "Fault", "FaultRule", "RequestRecord", "Server"]
 
@@ -241,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             return b""
         if not length_text.isascii() or not length_text.strip().isdigit():
             self.close_connection = True
-            raise ApiError(status(400, "BadRequest", f"bad Content-Length: {length_text!r}"))
+            raise bad_request(f"bad Content-Length: {length_text!r}")
         length = int(length_text)
         if length > MAX_BODY:
             self.close_connection = True
@@ -267,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
                 chunk = int(line, 16)
             except ValueError:
                 self.close_connection = True
-                raise ApiError(status(400, "BadRequest", "bad chunked body")) from None
+                raise bad_request("bad chunked body") from None
             if chunk == 0:
                 self.rfile.readline(1024)
                 return b"".join(parts)

@@ -48,16 +48,10 @@ CONFLICT_DETAIL: Final = (
 
 #: ``NewGenericServerResponse``: the reason and message each code gets.
 _GENERIC: Final[dict[int, tuple[str, str]]] = {
-    400: ("BadRequest", "the server rejected our request for an unknown reason"),
     404: ("NotFound", "the server could not find the requested resource"),
     405: ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
-    409: ("Conflict", "the server reported a conflict"),
     415: ("UnsupportedMediaType", ""),  # the server's own message is kept
     422: ("Invalid", "the server rejected our request due to an error in our request"),
-    429: (
-        "TooManyRequests",
-        "the server has received too many requests and has asked us to try again later",
-    ),
 }
 
 #: ``field.ErrorType.String()`` of each cause reason.
@@ -282,15 +276,11 @@ def internal_error(message: str) -> ApiError:
     )
 
 
-def generic(code: int, server_message: str = "", retry_after: int = 0) -> ApiError:
+def generic(code: int, server_message: str = "") -> ApiError:
     """``NewGenericServerResponse(code, ...)``: the code's fixed reason and message.
 
     >>> generic(422).body["message"]
     'the server rejected our request due to an error in our request'
     """
     reason, message = _GENERIC[code]
-    details: dict[str, object] = {}
-    if retry_after:
-        details["retryAfterSeconds"] = retry_after
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    return ApiError(status(code, reason, message or server_message, details), headers)
+    return ApiError(status(code, reason, message or server_message, {}))

@@ -87,34 +87,30 @@ class Store:
     def put(self, resource: str, key: Key, obj: dict[str, object], event: str) -> str:
         """Store ``obj`` (taken over, not copied) with the next resourceVersion; return it."""
         with self.lock:
-            self.rv += 1
-            rv = str(self.rv)
-            metadata = obj.setdefault("metadata", {})
-            if isinstance(metadata, dict):
-                metadata["resourceVersion"] = rv
             self._objects[resource][key] = obj
-            self._record(resource, Event(self.rv, event, key, copy.deepcopy(obj)))
-            return rv
+            return self._record(resource, key, obj, event)
 
     def delete(self, resource: str, key: Key) -> dict[str, object] | None:
         """Remove an object; return it with its deletion's resourceVersion, or None."""
         with self.lock:
             obj = self._objects[resource].pop(key, None)
-            if obj is None:
-                return None
-            self.rv += 1
-            metadata = obj.setdefault("metadata", {})
-            if isinstance(metadata, dict):
-                metadata["resourceVersion"] = str(self.rv)
-            self._record(resource, Event(self.rv, "DELETED", key, copy.deepcopy(obj)))
+            if obj is not None:
+                self._record(resource, key, obj, "DELETED")
             return obj
 
-    def _record(self, resource: str, event: Event) -> None:
+    def _record(self, resource: str, key: Key, obj: dict[str, object], event: str) -> str:
+        """Give ``obj`` the next resourceVersion and add the change to the history; return it."""
+        self.rv += 1
+        rv = str(self.rv)
+        metadata = obj.setdefault("metadata", {})
+        if isinstance(metadata, dict):
+            metadata["resourceVersion"] = rv
         history = self._history[resource]
         if len(history) == history.maxlen:
             self._floor[resource] = history[0].rv
-        history.append(event)
+        history.append(Event(self.rv, event, key, copy.deepcopy(obj)))
         self.lock.notify_all()
+        return rv
 
     def events_since(self, resource: str, rv: int) -> list[Event] | None:
         """The events of a resource after ``rv``; None when some of them are gone."""
