@@ -22,6 +22,7 @@ import pytest
 from ipv6alloc import SafePolicy
 from ipv6alloc._cli import main
 from ipv6alloc._demo import DEMO_CLUSTER, run_demo
+from ipv6alloc.testing import node_object
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +36,6 @@ ARTICLE_IPV6 = {
     "worker-3": "2a02:a:152:202::100/121",
     "worker-4": "2a02:a:153:201::100/121",
 }
-UNINITIALIZED = "node.cloudprovider.kubernetes.io/uninitialized"
 
 
 def kube_node(
@@ -49,31 +49,28 @@ def kube_node(
     annotations: dict[str, str] | None = None,
     uninitialized: bool = False,
 ) -> dict[str, Any]:
-    """A Node as ``kubectl get nodes -o json`` prints it, created on day ``day`` of 2024-01."""
-    metadata: dict[str, Any] = {
-        "name": name,
-        "uid": f"uid-{name}",
-        "resourceVersion": resource_version or str(100 + day),
-        "creationTimestamp": f"2024-01-{day:02d}T00:00:00Z",
-        "annotations": dict(annotations or {}),
-    }
+    """A Node as ``kubectl get nodes -o json`` prints it, created on day ``day`` of 2024-01.
+
+    ``subnet`` goes into the ``ipv6alloc.io/node-subnets`` annotation, and its address is the
+    node's ``InternalIP`` unless ``address`` names another.
+    """
+    annotations = dict(annotations or {})
     if subnet is not None:
-        metadata["annotations"]["ipv6alloc.io/node-subnets"] = subnet
+        annotations["ipv6alloc.io/node-subnets"] = subnet
         address = address or subnet.split("/")[0]
-    spec: dict[str, Any] = {}
-    if pod_cidrs is not None:
-        spec["podCIDR"] = pod_cidrs[0]
-        spec["podCIDRs"] = pod_cidrs
-    if uninitialized:
-        spec["taints"] = [{"key": UNINITIALIZED, "value": "true", "effect": "NoSchedule"}]
-    status = {"addresses": [{"type": "InternalIP", "address": address}] if address else []}
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": metadata,
-        "spec": spec,
-        "status": status,
-    }
+    doc = node_object(
+        name,
+        addresses=[address] if address else [],
+        pod_cidrs=pod_cidrs or [],
+        annotations=annotations,
+        uninitialized=uninitialized,
+    )
+    doc["metadata"].update(
+        uid=f"uid-{name}",
+        resourceVersion=resource_version or str(100 + day),
+        creationTimestamp=f"2024-01-{day:02d}T00:00:00Z",
+    )
+    return doc
 
 
 def node_list(*items: dict[str, Any]) -> dict[str, Any]:

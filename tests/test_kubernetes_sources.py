@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -460,7 +461,7 @@ def test_provider_map_file_errors(tmp_path: Path) -> None:
 
 
 def test_provider_map_without_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(__import__("sys").modules, "yaml", None)
+    monkeypatch.setitem(sys.modules, "yaml", None)
     assert len(ProviderMap.load(json.dumps(PROVIDERS))) == 4
     with pytest.raises(ConfigurationError, match=r"pip install 'ipv6alloc\[kubernetes\]'$"):
         ProviderMap.load("- prefix: 2001:db8::/32\n  prefixlen: 64\n")

@@ -87,8 +87,9 @@ __all__ = [
     "read_nodes",
 ]
 
-# Show the public names here in reprs and tracebacks (``ipv6alloc.kubernetes.KubeNode``), as the
-# core does for its own; the errors set theirs in ``_errors``.
+# Show the public classes here in reprs and tracebacks (``ipv6alloc.kubernetes.KubeNode``,
+# ``ipv6alloc.kubernetes.NodeReadError``), as the core does for its own. The package imports every
+# module before this runs, so no module needs to set its own.
 for _name in __all__:
     _value = globals()[_name]
     if isinstance(_value, type) and _value.__module__.startswith("ipv6alloc.kubernetes."):

@@ -27,9 +27,3 @@ class SubnetSourceError(Ipv6AllocError, ValueError):
     :func:`~ipv6alloc.kubernetes.find_subnets` turns it into the node's ``"error"`` status:
     retrying does not help until someone fixes the data.
     """
-
-
-# Users import the errors from ``ipv6alloc.kubernetes``: show them there in tracebacks and reprs,
-# as the core does for its own errors.
-NodeReadError.__module__ = "ipv6alloc.kubernetes"
-SubnetSourceError.__module__ = "ipv6alloc.kubernetes"

@@ -106,15 +106,12 @@ def load_nodes(path_or_file: str | os.PathLike[str] | IO[str] | IO[bytes]) -> li
 
 def _parse(text: str | bytes, origin: str) -> list[KubeNode]:
     documents = parse_documents(text, lambda message: NodeReadError(origin + message))
-    present = [(index, doc) for index, doc in enumerate(documents) if doc is not None]
     pairs: list[tuple[str, KubeNode]] = []
-    for index, document in present:
-        prefix = f"document {index}, " if len(documents) > 1 else ""
-        try:
-            pairs.extend(_collect(document, prefix))
-        except NodeReadError as exc:
-            raise NodeReadError(f"{origin}{exc}") from None
     try:
+        for index, document in enumerate(documents):
+            if document is not None:  # an empty YAML document
+                prefix = f"document {index}, " if len(documents) > 1 else ""
+                pairs.extend(_collect(document, prefix))
         return _unique(pairs)
     except NodeReadError as exc:
         raise NodeReadError(f"{origin}{exc}") from None

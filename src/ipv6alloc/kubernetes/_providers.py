@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Final, NamedTuple
 
 from .._errors import ConfigurationError, InvalidPrefixError, quote
+from .._interface import first_address
 from .._policy import ExtraBitsPolicy, FixedPolicy, PodsPolicy, SafePolicy, TalosPolicy
 from .._prefix import Prefix, address_text
 from .._provider import ProviderPolicy
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from .._interface import Policy
 
 __all__ = ["ProviderMap"]
-
-_WIDTH = 128
 
 
 class _Entry(NamedTuple):
@@ -159,8 +158,7 @@ class ProviderMap:
 
     def _match(self, value: int) -> _Entry | None:
         for entry in self._longest_first:
-            shift = _WIDTH - entry.prefix.prefixlen
-            if value >> shift == entry.prefix.value >> shift:
+            if first_address(value, entry.prefix.prefixlen) == entry.prefix.value:
                 return entry
         return None
 
@@ -194,7 +192,7 @@ class ProviderMap:
     def describe(self, node: KubeNode) -> str:
         """``"provider map PREFIX"``: the entries that hold the node's addresses."""
         prefixes = dict.fromkeys(str(entry.prefix) for _, entry in self._matches(node))
-        return " ".join(["provider map", ", ".join(prefixes)]).strip()
+        return f"provider map {', '.join(prefixes)}".rstrip()
 
     def policy(self, default: Policy | None = None) -> ProviderPolicy:
         """A :class:`~ipv6alloc.ProviderPolicy` with a rule for each entry that names a policy.
@@ -267,7 +265,7 @@ def _parse_entry(index: int, item: object) -> _Entry:
     prefix = _prefix(where, item["prefix"])
     where = f"{where} ({prefix})"
     prefixlen = item["prefixlen"]
-    if type(prefixlen) is not int or not prefix.prefixlen <= prefixlen <= _WIDTH:
+    if type(prefixlen) is not int or not prefix.prefixlen <= prefixlen <= prefix.max_prefixlen:
         raise ConfigurationError(
             f"{where}: prefixlen must be an integer from {prefix.prefixlen} (the prefix's "
             f"length) to 128, not {describe(prefixlen)}"
@@ -278,24 +276,19 @@ def _parse_entry(index: int, item: object) -> _Entry:
 
 
 def _prefix(where: str, value: object) -> Prefix:
-    if isinstance(value, ipaddress.IPv6Network):
-        value = str(value)
-    if isinstance(value, Prefix):
-        prefix = value
-    elif isinstance(value, str):
-        if "/" not in value:
-            raise ConfigurationError(
-                f"{where}: prefix {quote(value)} has no length (expected such as 2a01:4f8::/32)"
-            )
-        try:
-            prefix = Prefix.parse(value)
-        except InvalidPrefixError as exc:
-            raise ConfigurationError(f"{where}: prefix {exc}") from None
-    else:
+    if not isinstance(value, str | Prefix | ipaddress.IPv6Network):
         raise ConfigurationError(
             f"{where}: prefix must be IPv6 prefix text (such as 2a01:4f8::/32), "
             f"not {describe(value)}"
         )
+    if isinstance(value, str) and "/" not in value:  # Prefix.coerce would read an address
+        raise ConfigurationError(
+            f"{where}: prefix {quote(value)} has no length (expected such as 2a01:4f8::/32)"
+        )
+    try:
+        prefix = Prefix.coerce(value)
+    except InvalidPrefixError as exc:
+        raise ConfigurationError(f"{where}: prefix {exc}") from None
     if prefix.version != 6:
         raise ConfigurationError(f"{where}: prefix {quote(prefix)} is IPv4; it must be IPv6")
     return prefix

@@ -363,7 +363,6 @@ def _uninitialized(spec: object, problems: list[str]) -> bool:
 
 def _addresses(obj: object, annotations: Mapping[str, str], problems: list[str]) -> tuple[str, ...]:
     """The node's addresses: InternalIP, ExternalIP, then provided-node-ip; each once."""
-    found: dict[str, str] = {}  # canonical text -> itself, in the order found
     by_type: dict[str, list[str]] = {kind: [] for kind in _ADDRESS_TYPES}
     status = _get(obj, "status")
     entries: object = None
@@ -392,13 +391,12 @@ def _addresses(obj: object, annotations: Mapping[str, str], problems: list[str])
     if value is not None:
         where = f"annotation {PROVIDED_NODE_IP_ANNOTATION}"
         for piece in value.split(","):
-            if piece.strip():
-                text = _address(piece.strip(), where, problems)
-                if text is not None:
-                    provided.append(text)
-    for text in (*by_type["InternalIP"], *by_type["ExternalIP"], *provided):
-        found.setdefault(text, text)
-    return tuple(found)
+            entry = piece.strip()
+            text = _address(entry, where, problems) if entry else None
+            if text is not None:
+                provided.append(text)
+    # Each once, where first found.
+    return tuple(dict.fromkeys((*by_type["InternalIP"], *by_type["ExternalIP"], *provided)))
 
 
 def _address(value: object, where: str, problems: list[str]) -> str | None:

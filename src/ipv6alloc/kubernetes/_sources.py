@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
 from .._errors import ConfigurationError, InvalidPrefixError, quote
 from .._interface import Interface
@@ -206,18 +206,7 @@ class CallableSource:
                 an iterable of texts.
             Exception: whatever the function raises.
         """
-        result = self._func(node)
-        if result is None:
-            return None
-        if isinstance(result, str | Interface | ipaddress.IPv6Interface):
-            return [result]
-        given: object = result  # checked at run time: the function's type is not enforced
-        if isinstance(given, bytes | bytearray | Mapping) or not isinstance(given, Iterable):
-            raise SubnetSourceError(
-                f"node {quote(node.name)}: {self._name} returned {describe(given)}; "
-                "expected a list of address/len texts or None"
-            )
-        return list(result)
+        return _entries(self._func(node), node, self)
 
     def describe(self, node: KubeNode) -> str:
         """The function's name."""
@@ -293,17 +282,7 @@ def find_subnets(node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction
     for given in sources:
         source = _as_source(given)
         try:
-            answer: object = source.subnets(node)
-            if answer is None:
-                continue
-            single = isinstance(answer, str | Interface | ipaddress.IPv6Interface)
-            items = [answer] if single else answer
-            if isinstance(items, bytes | bytearray | Mapping) or not isinstance(items, Iterable):
-                raise SubnetSourceError(
-                    f"node {quote(node.name)}: {_name(source, node)} returned {describe(answer)}; "
-                    "expected a list of address/len texts or None"
-                )
-            entries = list(items)
+            entries = _entries(source.subnets(node), node, source)
         except SubnetSourceError as exc:
             return SubnetLookup((), _name(source, node), "error", str(exc))
         except Exception as exc:  # any failure of the source: the node waits, nothing falls back
@@ -328,6 +307,25 @@ def find_subnets(node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction
     return SubnetLookup((), None, "ok", f"no subnet source knew node {quote(node.name)}")
 
 
+def _entries(answer: object, node: KubeNode, source: object) -> list[Any] | None:
+    """A source's answer as a list (None stays None): one subnet alone counts as a list of one.
+
+    Raises:
+        SubnetSourceError: the answer is neither None, one subnet nor an iterable of them.
+        Exception: whatever iterating the answer raises (a generator's failure), unchanged.
+    """
+    if answer is None:
+        return None
+    if isinstance(answer, str | Interface | ipaddress.IPv6Interface):
+        return [answer]
+    if isinstance(answer, bytes | bytearray | Mapping) or not isinstance(answer, Iterable):
+        raise SubnetSourceError(
+            f"node {quote(node.name)}: {_name(source, node)} returned {describe(answer)}; "
+            "expected a list of address/len texts or None"
+        )
+    return list(answer)
+
+
 def _as_source(given: object) -> SubnetSource:
     if callable(getattr(given, "subnets", None)):
         return given  # type: ignore[return-value]  # duck-typed: it has subnets()
@@ -338,7 +336,7 @@ def _as_source(given: object) -> SubnetSource:
     )
 
 
-def _name(source: SubnetSource, node: KubeNode) -> str:
+def _name(source: object, node: KubeNode) -> str:
     """The source's short name: its ``describe(node)``, else its type's name."""
     describe_node = getattr(source, "describe", None)
     if callable(describe_node):
