@@ -34,6 +34,7 @@ from .._errors import ConfigurationError, quote
 from ._errors import NodeReadError
 from ._plan import stored_prefixes
 from ._read import read_node
+from ._text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -525,7 +526,7 @@ def retry_after(exc: BaseException) -> float | None:
 def _describe(exc: BaseException, status: int | None) -> str:
     if status is not None:
         return f"HTTP {status}"
-    text = " ".join(str(exc).split())[:120]
+    text = one_line(str(exc), 120)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

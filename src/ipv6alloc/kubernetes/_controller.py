@@ -25,6 +25,7 @@ from ._connect import list_nodes, official
 from ._errors import NodeReadError
 from ._plan import DEFAULT_SOURCES, plan
 from ._read import read_node
+from ._text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -222,7 +223,7 @@ class Controller:
                 log.warning(
                     "listing or watching Nodes failed (%s: %s); listing again in %.0f s",
                     type(exc).__name__,
-                    " ".join(str(exc).split())[:200],
+                    one_line(str(exc), 200),
                     self.backoff,
                 )
                 stop.wait(self.backoff)
