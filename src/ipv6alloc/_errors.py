@@ -19,6 +19,10 @@ Each message states the rule that was broken and quotes the input, cut after 40 
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
 __all__ = [
     "ConfigurationError",
     "InvalidPrefixError",
@@ -107,11 +111,18 @@ class PoolExhaustedError(Ipv6AllocError):
     """No free block of the requested length is left; the message names the pool and length."""
 
 
-# Users import the errors from ``ipv6alloc``: show them there in tracebacks and reprs
-# (``ipv6alloc.PoolExhaustedError``, not ``ipv6alloc._errors.PoolExhaustedError``), as httpx
-# does. Pickle finds them there too: the package loads each name on first use.
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type):
-        _value.__module__ = "ipv6alloc"
-del _name, _value
+def show_as(package: str, namespace: Mapping[str, object], names: Iterable[str]) -> None:
+    """Show the classes ``names`` of ``namespace`` defined below ``package`` as ``package``'s.
+
+    Users import them from the package: tracebacks and reprs say ``ipv6alloc.PoolExhaustedError``,
+    not ``ipv6alloc._errors.PoolExhaustedError``, as httpx does, and pickle finds them there.
+    The core's errors and each edge package's public classes go through this.
+    """
+    for name in names:
+        value = namespace[name]
+        if isinstance(value, type) and value.__module__.startswith(f"{package}."):
+            value.__module__ = package
+
+
+# Pickle finds the errors in ``ipv6alloc`` too: the package loads each name on first use.
+show_as("ipv6alloc", globals(), __all__)

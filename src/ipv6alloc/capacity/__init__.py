@@ -24,6 +24,7 @@ Kubernetes edge (``from_nodes`` with Kubernetes Nodes) are imported when first n
 65536
 """
 
+from .._errors import show_as as _show_as
 from ._diff import CapacityDiff, PoolChange
 from ._records import FIELDS, Exhaustion, NotFit, PoolCapacity, Thresholds, Totals
 from ._report import DEFAULT_MAX_PODS, CapacityReport
@@ -42,8 +43,4 @@ __all__ = [
 ]
 
 # Show the public names here in reprs and tracebacks (``ipv6alloc.capacity.CapacityReport``).
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) and _value.__module__.startswith("ipv6alloc.capacity."):
-        _value.__module__ = __name__
-del _name, _value
+_show_as(__name__, globals(), __all__)

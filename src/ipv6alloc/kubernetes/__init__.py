@@ -39,6 +39,7 @@ Planning:
 (Interface('2a02:a:152:202::100/121'),)
 """
 
+from .._errors import show_as as _show_as
 from ._apply import ApplyResult, NodeOutcome, NodeWriter, Outcome, RetryPolicy, apply
 from ._controller import Controller, Reconciler, lead
 from ._errors import NodeReadError, SubnetSourceError
@@ -90,8 +91,4 @@ __all__ = [
 # Show the public classes here in reprs and tracebacks (``ipv6alloc.kubernetes.KubeNode``,
 # ``ipv6alloc.kubernetes.NodeReadError``), as the core does for its own. The package imports every
 # module before this runs, so no module needs to set its own.
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) and _value.__module__.startswith("ipv6alloc.kubernetes."):
-        _value.__module__ = __name__
-del _name, _value
+_show_as(__name__, globals(), __all__)

@@ -35,6 +35,7 @@ Start one from the command line with ``python -m ipv6alloc.testing serve`` (see
 An edge of the library: it imports the standard library and the core, never the reverse.
 """
 
+from .._errors import show_as as _show_as
 from ._emulator import DEFAULT_VERSION, Emulator, node_object
 from ._server import Fault, FaultRule, RequestRecord
 from ._status import ApiError
@@ -50,8 +51,4 @@ __all__ = [
 ]
 
 # Show the public names here in reprs and tracebacks (``ipv6alloc.testing.Emulator``).
-for _name in __all__:
-    _value = globals()[_name]
-    if isinstance(_value, type) and _value.__module__.startswith("ipv6alloc.testing."):
-        _value.__module__ = __name__
-del _name, _value
+_show_as(__name__, globals(), __all__)
