@@ -9,12 +9,17 @@ Profiles (pick one with the ``HYPOTHESIS_PROFILE`` environment variable):
 
 from __future__ import annotations
 
+import gc
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from ipv6alloc import _index
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 settings.register_profile(
     "dev",
@@ -54,3 +59,14 @@ def small_load(monkeypatch: pytest.MonkeyPatch) -> int:
         monkeypatch.setattr(cls, "load", SMALL_LOAD)
     monkeypatch.setattr(_index.GapIndex, "flat_gaps", SMALL_FLAT)
     return SMALL_LOAD
+
+
+@pytest.fixture
+def collect_garbage() -> Iterator[None]:
+    """Collect garbage when the test ends, while warnings are still errors.
+
+    Tests that talk over loopback use it: a socket left open (a client's pool, a stream) then
+    fails the test that left it, not a later test that happens to trigger a collection.
+    """
+    yield
+    gc.collect()

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+#: Loopback sockets left open fail the test that left them (see conftest).
+pytestmark = pytest.mark.usefixtures("collect_garbage")
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))

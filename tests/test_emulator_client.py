@@ -22,6 +22,9 @@ from kubernetes.leaderelection.resourcelock import leaselock
 
 from ipv6alloc.testing import ApiError, Emulator, node_object
 
+#: Loopback sockets left open fail the test that left them (see conftest).
+pytestmark = pytest.mark.usefixtures("collect_garbage")
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path

@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 
 from ipv6alloc.testing import Emulator, node_object
 
+#: Loopback sockets left open fail the test that left them (see conftest).
+pytestmark = pytest.mark.usefixtures("collect_garbage")
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 

@@ -22,6 +22,9 @@ from ipv6alloc.testing._rules import NODES, convert, decode_problem, validate
 from ipv6alloc.testing._status import FieldError, go_quote, invalid
 from ipv6alloc.testing._store import Store
 
+#: Loopback sockets left open fail the test that left them (see conftest).
+pytestmark = pytest.mark.usefixtures("collect_garbage")
+
 MUST_BE_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 
 

@@ -3,6 +3,7 @@ the `apply` and `run` commands, leader election, and the RBAC role of docs/deplo
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -24,6 +25,9 @@ from ipv6alloc.kubernetes import Controller, Reconciler, apply, plan
 from ipv6alloc.kubernetes._apply import OfficialClient
 from ipv6alloc.kubernetes._connect import connect
 from ipv6alloc.testing import Emulator, node_object
+
+#: Loopback sockets left open fail the test that left them (see conftest).
+pytestmark = pytest.mark.usefixtures("collect_garbage")
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -191,12 +195,23 @@ def test_a_node_written_by_another_client_meanwhile_is_adopted(
 # -- the controller ------------------------------------------------------------------------------
 
 
-def start_controller(api: Any, alloc: NodeAllocator) -> tuple[Controller, threading.Event]:
+@contextlib.contextmanager
+def running_controller(api: Any, alloc: NodeAllocator) -> Iterator[Controller]:
+    """A controller in a thread for the ``with`` block; stopped and joined after it.
+
+    Joined, so that its connections close within the test, not at some later collection.
+    """
     stop = threading.Event()
     controller = Controller(api, Reconciler(alloc, api), watch_timeout=2, backoff=0.2)
-    threading.Thread(target=controller.run, args=(stop,), daemon=True).start()
-    assert controller.synced.wait(10)
-    return controller, stop
+    thread = threading.Thread(target=controller.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert controller.synced.wait(10)
+        yield controller
+    finally:
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive(), "the controller did not stop"
 
 
 def test_the_controller_assigns_joining_nodes_and_releases_deleted_ones(
@@ -204,8 +219,7 @@ def test_the_controller_assigns_joining_nodes_and_releases_deleted_ones(
 ) -> None:
     emulator.add_node(provider_node("a", "2001:db8:0:1::5/64"))
     api, alloc = api_of(emulator, tmp_path), allocator()
-    _, stop = start_controller(api, alloc)
-    try:
+    with running_controller(api, alloc):
         assert wait_for(lambda: bool(held(emulator)["a"]))
         # One node leaves while another joins.
         emulator.delete_node("a")
@@ -213,8 +227,6 @@ def test_the_controller_assigns_joining_nodes_and_releases_deleted_ones(
         assert wait_for(lambda: bool(held(emulator).get("b")))
         assert wait_for(lambda: "a" not in alloc)
         assert alloc.get("b") is not None
-    finally:
-        stop.set()
 
 
 def test_the_controller_lists_again_when_its_watch_breaks(
@@ -222,8 +234,7 @@ def test_the_controller_lists_again_when_its_watch_breaks(
 ) -> None:
     emulator.add_node(provider_node("a", "2001:db8:0:1::5/64"))
     api, alloc = api_of(emulator, tmp_path), allocator()
-    controller, stop = start_controller(api, alloc)
-    try:
+    with running_controller(api, alloc) as controller:
         assert wait_for(lambda: bool(held(emulator)["a"]))
         controller.synced.clear()
         emulator.inject("error", 1, verb="watch", resource="nodes")
@@ -232,8 +243,6 @@ def test_the_controller_lists_again_when_its_watch_breaks(
         assert wait_for(lambda: bool(held(emulator).get("b")))
         assert controller.synced.wait(10)  # it listed again
         assert_disjoint(held(emulator))
-    finally:
-        stop.set()
 
 
 # -- the commands, kubectl, and two replicas -----------------------------------------------------

@@ -24,6 +24,9 @@ from ipv6alloc.kubernetes._apply import OfficialClient
 from ipv6alloc.kubernetes._connect import connect
 from ipv6alloc.testing import Emulator, node_object
 
+#: Loopback sockets left open fail the test that left them (see conftest).
+pytestmark = pytest.mark.usefixtures("collect_garbage")
+
 ANNOTATION = "ipv6alloc.io/node-subnets"
 NAMES = ["n0", "n1", "n2", "n3", "n4", "n5"]
 #: A /64, a /121 nested in it, a /120 of its own, a /128 only (the fallback), no subnet.
@@ -149,6 +152,7 @@ class ClusterMachine(RuleBasedStateMachine):
                 )
             assert set(alloc.holding()) == {n["metadata"]["name"] for n in self._nodes()}
         finally:
+            self.api.api_client.close()
             self.emulator.stop()
 
 
