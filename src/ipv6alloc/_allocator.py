@@ -176,13 +176,13 @@ class PrefixAllocator:
                 child.parent = pool
                 pool.carve(child.start, child.end)
                 if parent is not None:
-                    del parent.children[child]
-                pool.children[child] = None
+                    parent.remove_child(child)
+                pool.add_child(child)
             if fam.reservation_overlapping(start, end) is not None:
                 for lo, hi in fam.reserved_ranges(start, end):
                     pool.carve(lo, hi)
             if parent is not None:
-                parent.children[pool] = None
+                parent.add_child(pool)
                 parent.carve(start, end)
             if same_length is None:
                 fam.pools[length] = same_length = {}
@@ -213,10 +213,10 @@ class PrefixAllocator:
                     "release them first"
                 )
             parent = pool.parent
-            for child in pool.children:
+            for child in pool.children or ():
                 child.parent = parent
                 if parent is not None:
-                    parent.children[child] = None
+                    parent.add_child(child)
             del fam.pools[p.prefixlen][p.value]
             if not fam.pools[p.prefixlen]:
                 del fam.pools[p.prefixlen]
@@ -226,7 +226,7 @@ class PrefixAllocator:
                 fam.recent = None
             del self._order[pool]
             if parent is not None:
-                del parent.children[pool]
+                parent.remove_child(pool)
                 _reservations.refill(fam, parent, pool.start, pool.end)
 
     # -- allocation -------------------------------------------------------------------------
@@ -436,9 +436,7 @@ class PrefixAllocator:
         pool, prefixlen, count = run.pool, run.prefixlen, len(run.starts)
         pool.carve(base, end)
         run.family.blocks.add_run(run.starts, prefixlen)
-        pool.allocated_addresses += end - base
-        pool.allocated_prefixes += count
-        pool.by_prefixlen[prefixlen] = pool.by_prefixlen.get(prefixlen, 0) + count
+        pool.count(prefixlen, count)
         if self._next_fit:
             pool.cursor = end if end < pool.end else pool.start
 
@@ -447,10 +445,7 @@ class PrefixAllocator:
         fam.blocks.add(start, prefixlen)
         if owner is not None:
             fam.owners[start] = owner
-        pool.allocated_addresses += 1 << (fam.width - prefixlen)
-        pool.allocated_prefixes += 1
-        by_len = pool.by_prefixlen
-        by_len[prefixlen] = by_len.get(prefixlen, 0) + 1
+        pool.count(prefixlen)
 
     def occupy(self, prefix: PrefixLike, *, owner: Hashable = None) -> Prefix:
         """Claim an existing prefix, e.g. one a node already holds after a restart.
@@ -518,13 +513,7 @@ class PrefixAllocator:
             fam.blocks.remove(start)
             fam.owners.pop(start, None)
             pool.fill(start, start + size)
-            pool.allocated_addresses -= size
-            pool.allocated_prefixes -= 1
-            left = pool.by_prefixlen[p.prefixlen] - 1
-            if left:
-                pool.by_prefixlen[p.prefixlen] = left
-            else:
-                del pool.by_prefixlen[p.prefixlen]
+            pool.uncount(p.prefixlen)
 
     # -- reservations -----------------------------------------------------------------------
 
@@ -627,11 +616,7 @@ class PrefixAllocator:
         with self._lock:
             fam = self._family(p.version)
             start, end = p.value, p.value + p.num_addresses
-            width = fam.width
-            keys = [
-                s << 8 | (width + 1 - (fam.reserved_end[s] - s).bit_length())
-                for s in fam.reserved_starts.irange(start, end)
-            ]
+            keys = [s << 8 | fam.reserved_len[s] for s in fam.reserved_starts.irange(start, end)]
             keys.extend(fam.nested_keys.irange(start << 8, end << 8))
             keys.sort()
             return tuple(
@@ -700,9 +685,10 @@ class PrefixAllocator:
             out: list[Prefix] = []
             for fam in self._settled():
                 version = fam.version
-                for key in sorted(fam.reserve_counts):
+                for key in fam.reservation_keys():
                     start, length = key >> 8, key & 0xFF
-                    out.extend([_trusted(version, start, length)] * fam.reserve_counts[key])
+                    times = fam.times_reserved(start, length)
+                    out.extend([_trusted(version, start, length)] * times)
             return tuple(out)
 
     def free_blocks(self, pool: PrefixLike) -> tuple[Prefix, ...]:
@@ -747,13 +733,14 @@ class PrefixAllocator:
             stats = []
             for pool in self._order:
                 size = pool.end - pool.start
+                allocated = pool.allocated_addresses
                 stats.append(
                     PoolStatistics(
                         pool=pool.prefix,
                         size=size,
-                        allocated_addresses=pool.allocated_addresses,
+                        allocated_addresses=allocated,
                         allocated_prefixes=pool.allocated_prefixes,
-                        unavailable_addresses=size - pool.allocated_addresses - pool.free,
+                        unavailable_addresses=size - allocated - pool.free,
                         free_addresses=pool.free,
                         largest_free_prefixlen=pool.largest_class(),
                         by_prefixlen=dict(sorted(pool.by_prefixlen.items())),
@@ -763,7 +750,7 @@ class PrefixAllocator:
             return AllocatorStatistics(
                 pools=tuple(stats),
                 allocations=sum(len(f.blocks) for f in families),
-                reservations=sum(sum(f.reserve_counts.values()) for f in families),
+                reservations=sum(f.reservation_count() for f in families),
             )
 
     def __len__(self) -> int:

@@ -65,8 +65,13 @@ def check_allocator(allocator: PrefixAllocator) -> None:
             outer = _smallest_holding(pools, pool.start, pool.end, besides=pool)
             require(pool.parent is outer, "parent is the innermost enclosing pool")
             require(
-                {id(c) for c in pool.children} == {id(q) for q in pools if q.parent is pool},
+                {id(c) for c in pool.children or ()} == {id(q) for q in pools if q.parent is pool},
                 "children are the pools whose parent it is",
+            )
+            require(pool.children is None or bool(pool.children), "no pool keeps an empty dict")
+            require(
+                isinstance(pool.lengths, int) or len(pool.lengths) > 1,
+                "a pool's lengths are one int, or a dict once they differ",
             )
             own = [(s, e) for s, e in zip(starts, ends, strict=True) if home[s] is pool]
             require(pool.allocated_prefixes == len(own), "count is the pool's own allocations")
@@ -81,7 +86,7 @@ def check_allocator(allocator: PrefixAllocator) -> None:
             expected: list[tuple[int, int]] = []
             taken = sorted(
                 own
-                + [(c.start, c.end) for c in pool.children]
+                + [(c.start, c.end) for c in pool.children or ()]
                 + list(fam.reserved_ranges(pool.start, pool.end))
             )
             cursor = pool.start
@@ -150,19 +155,26 @@ def _check_reservations(fam: Family) -> None:
     The maximal reserved ranges are exactly the union of the given reservations, and every
     other given one is listed as nested.
     """
-    require(all(c > 0 for c in fam.reserve_counts.values()), "reservation counts are positive")
+    require(all(c > 0 for c in fam.extra_counts.values()), "extra counts are positive")
+    keys = fam.reservation_keys()
+    require(len(set(keys)) == len(keys), "each reservation is maximal or nested, once")
+    require(
+        all(fam.times_reserved(k >> 8, k & 0xFF) for k in fam.extra_counts),
+        "extra counts are those of reservations",
+    )
     merged: list[tuple[int, int]] = []
     inside: list[int] = []
-    for key in sorted(fam.reserve_counts):
+    for key in keys:
         lo, hi = key >> 8, (key >> 8) + (1 << (fam.width - (key & 0xFF)))
         if merged and lo < merged[-1][1]:
             inside.append(key)  # nested in the previous one (prefixes never partly overlap)
             continue
         merged.append((lo, hi))
     require(
-        merged == [(s, fam.reserved_end[s]) for s in fam.reserved_starts], "maximal reservations"
+        merged == [(s, fam.reserved_end(s)) for s in fam.reserved_starts], "maximal reservations"
     )
     require(
-        set(fam.reserved_end) == set(fam.reserved_starts), "each maximal reservation has its end"
+        set(fam.reserved_len) == set(fam.reserved_starts),
+        "each maximal reservation has its length",
     )
     require(inside == list(fam.nested_keys), "nested reservations")

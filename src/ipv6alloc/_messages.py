@@ -6,7 +6,7 @@ calls these only on its error paths.
 
 from __future__ import annotations
 
-from ._bits import WIDTH, blocks_in_range
+from ._bits import WIDTH
 from ._errors import InvalidPrefixError, quote
 from ._prefix import Prefix, address_text
 
@@ -69,12 +69,7 @@ def conflict(fam: Family, pool: Pool, p: Prefix) -> str:
         return f"{quote(p)} overlaps allocation {quote(block_text(fam, a))}{owner_text(fam, a)}"
     r = fam.reservation_overlapping(start, end)
     if r is not None:
-        hi = fam.reserved_end[r]
-        text = next(
-            str(_trusted(fam.version, s, length))
-            for s, length in blocks_in_range(r, hi, fam.width)
-            if s < end and s + (1 << (fam.width - length)) > start
-        )
+        text = str(_trusted(fam.version, r, fam.reserved_len[r]))  # a maximal one is a prefix
         return f"{quote(p)} overlaps reservation {quote(text)}"
     for child in fam.children_in(pool, start, end, p.prefixlen):
         return f"{quote(p)} overlaps pool {quote(child.prefix)}"

@@ -34,24 +34,21 @@ def reserve(fam: Family, p: Prefix) -> None:
             f"cannot reserve {quote(p)}: it overlaps allocation "
             f"{quote(block_text(fam, a))}{owner_text(fam, a)}"
         )
-    key = start << 8 | length
-    count = fam.reserve_counts.get(key, 0) + 1
-    fam.reserve_counts[key] = count
-    if count > 1:
-        return
     r = fam.reservation_overlapping(start, end)
-    if r is not None and r <= start and fam.reserved_end[r] >= end:
-        fam.nested_keys.add(key)
-        return  # inside a reserved range already
+    if r is not None and r <= start and fam.reserved_end(r) >= end:  # inside a reserved range
+        key = start << 8 | length
+        if (r == start and fam.reserved_len[r] == length) or fam.is_nested(key):
+            fam.extra_counts[key] = fam.extra_counts.get(key, 0) + 1
+        else:
+            fam.nested_keys.add(key)
+        return
     # Without an overlapping range (r is None), none starts inside either.
     if r is not None and fam.reserved_starts.any_in(start, end):
-        width = fam.width
         for inner in list(fam.reserved_starts.irange(start, end)):  # now nested in this one
-            size = fam.reserved_end.pop(inner) - inner
+            fam.nested_keys.add(inner << 8 | fam.reserved_len.pop(inner))
             fam.reserved_starts.remove(inner)
-            fam.nested_keys.add(inner << 8 | (width + 1 - size.bit_length()))
     fam.reserved_starts.add(start)
-    fam.reserved_end[start] = end
+    fam.reserved_len[start] = length
     # Out of the gaps of every pool it touches: the innermost holding it, and those inside.
     pool = fam.innermost(start, length)
     if pool is not None:
@@ -68,30 +65,32 @@ def unreserve(fam: Family, p: Prefix) -> None:
     """
     start, length = p.value, p.prefixlen
     key = start << 8 | length
-    count = fam.reserve_counts.get(key, 0)
-    if not count:
+    maximal = fam.reserved_len.get(start) == length
+    if not maximal and not fam.is_nested(key):
         raise NotAllocatedError(f"{quote(p)} is not reserved")
-    if count > 1:
-        fam.reserve_counts[key] = count - 1
+    extra = fam.extra_counts.get(key)
+    if extra is not None:
+        if extra > 1:
+            fam.extra_counts[key] = extra - 1
+        else:
+            del fam.extra_counts[key]
         return
-    del fam.reserve_counts[key]
-    end = start + p.num_addresses
-    if fam.reserved_end.get(start) != end:
+    if not maximal:
         fam.nested_keys.remove(key)
         return  # it lay inside another reservation: nothing becomes free
+    end = start + p.num_addresses
     fam.reserved_starts.remove(start)
-    del fam.reserved_end[start]
+    del fam.reserved_len[start]
     # The outermost reservations it covered become maximal again (shorter prefixes
     # come first among those of one start).
     covered_to = start
     for k in list(fam.nested_keys.irange(start << 8, end << 8)):
         lo = k >> 8
         if lo >= covered_to:
-            hi = lo + (1 << (fam.width - (k & 0xFF)))
             fam.nested_keys.remove(k)
             fam.reserved_starts.add(lo)
-            fam.reserved_end[lo] = hi
-            covered_to = hi
+            fam.reserved_len[lo] = k & 0xFF
+            covered_to = fam.reserved_end(lo)
     pool = fam.innermost(start, length)
     if pool is not None:
         refill(fam, pool, start, end)
