@@ -40,7 +40,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     "_policy": {"_errors", "_interface", "_prefix"},
     "_provider": {"_errors", "_interface", "_policy", "_prefix"},
     "_node": {"_errors", "_interface", "_prefix"},
-    "_node_state": {"_interface", "_node", "_prefix"},
+    "_node_state": {"_bits", "_interface", "_node", "_prefix"},
     "_node_allocator": {
         "_allocator",
         "_bits",

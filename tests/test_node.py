@@ -344,3 +344,55 @@ def test_reservations_that_give_way_warn_once_per_address() -> None:
     assert v6 is not None
     assert not Prefix.coerce("2001:a:b:2875::99").subnet_of(v6)
     assert not Prefix.coerce("2001:a:b:2875::").subnet_of(v6)
+
+
+def test_a_subnet_lost_to_a_restored_prefix_gives_back_every_reservation_later() -> None:
+    # "small" registers a /121 subnet: its pool's first address and its own are reserved.
+    alloc = cluster()
+    services = texts(alloc.allocator.reserved())
+    small = Node.create("small", subnets=["2001:db8:0:1::105/121"])
+    alloc.register(small)
+    assert sorted(texts(alloc.allocator.reserved())) == sorted(
+        [
+            *services,
+            "2001:db8:0:1::100/128",
+            "2001:db8:0:1::105/128",
+        ]
+    )
+    # "big" held the whole /64 before a restart: the /121 pool and both addresses give way.
+    result = alloc.restore("big", ["10.0.9.0/24", "2001:db8:0:1::/64"])
+    assert [status for _, status, _ in result.items] == ["adopted", "outside"]
+    assert texts(alloc.allocator.reserved()) == services
+    assert "2001:db8:0:1::100/121" not in texts(alloc.allocator.pools)
+    alloc._check()
+    # Once "big" is gone both addresses are reserved again for "small", though the pool whose
+    # first address one of them is went away: they are still small's, and go with it.
+    alloc.release("big")
+    assert sorted(texts(alloc.allocator.reserved())) == sorted(
+        [
+            *services,
+            "2001:db8:0:1::100/128",
+            "2001:db8:0:1::105/128",
+        ]
+    )
+    alloc._check()
+    snapshot = alloc.snapshot()
+    assert NodeAllocator.from_snapshot(snapshot).snapshot() == snapshot
+    alloc.unregister("small")
+    assert texts(alloc.allocator.reserved()) == services
+    assert texts(alloc.allocator.pools) == ["10.0.0.0/12", "fd40:10::/64"]
+    alloc._check()
+
+
+def test_a_prefix_from_a_subnet_nested_in_another_of_the_node_keeps_its_decision() -> None:
+    # Both subnets are usable; the nested one comes first, so the prefix comes from it and
+    # lies in both pools: what the node holds names the nested one, read back as assigned.
+    alloc = cluster()
+    node = Node.create("n", subnets=["2001:db8:0:1::205/120", "2001:db8:0:1::5/64"])
+    assigned = alloc.assign(node)
+    family = assigned.families[-1]
+    assert str(family.pool) == "2001:db8:0:1::200/120"
+    assert family.decision is not None
+    assert str(family.decision.interface) == "2001:db8:0:1::205/120"
+    assert alloc.get("n") == assigned
+    alloc._check()

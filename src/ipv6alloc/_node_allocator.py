@@ -27,7 +27,7 @@ from ._errors import (
     quote,
 )
 from ._node import Assignment, FamilyAssignment, Node, RestoreResult
-from ._node_state import Record, pack, unpack
+from ._node_state import PrefixMap, Record, pack, unpack
 from ._policy import SafePolicy
 from ._prefix import Prefix, prefix_items
 
@@ -152,15 +152,19 @@ class NodeAllocator:
             self._allocator.reserve(item)  # checked by Prefix.coerce
         self._extra_reserved = tuple(self._allocator.reserved())
         self._nodes: dict[str, Record] = {}
-        # The pools the node layer added (keys of _node_state.pack) -> how many nodes use each;
-        # those that hold a restored prefix outside every other pool are in _outside.
-        self._pool_users: dict[int, int] = {}
+        # The pools of the allocator besides the cluster's are the node layer's, each used by
+        # at least one node: those that more use -> how many besides the first (an entry per
+        # pool was 32 of a node's bytes in benchmark S9); the keys (_node_state.pack) of those
+        # that hold a restored prefix outside every other pool are in _outside.
+        self._shared_pools: PrefixMap[int] = PrefixMap()
         self._outside: set[int] = set()
+        # Each cluster pool's key, made once: every node holding a prefix from it keeps it.
+        self._cluster_keys = {v: pack(pool) for v, pool in self._cluster.items()}
         # Allocation -> the (node, address) pairs whose reservation waits for its release.
         self._blocked: dict[Prefix, list[tuple[str, Prefix]]] = {}
-        # A node's reservation (its key) -> the node (or nodes) that made it: what gives way to
-        # a restored prefix is found in O(log n + k), not by a scan of every node.
-        self._reservers: dict[int, str | tuple[str, ...]] = {}
+        # A node's reservation -> the node (or nodes) that made it: what gives way to a
+        # restored prefix is found in O(log n + k), not by a scan of every node.
+        self._reservers: PrefixMap[str | tuple[str, ...]] = PrefixMap()
         self._cluster_reasons: dict[tuple[int, str], str] = {}
 
     # -- properties -------------------------------------------------------------------------
@@ -255,10 +259,7 @@ class NodeAllocator:
     def _role(self, pool: Prefix) -> str | None:
         if pool in self._cluster_pools:
             return "cluster"
-        key = pack(pool)
-        if key not in self._pool_users:
-            return None
-        return "outside" if key in self._outside else "provider"
+        return "outside" if pack(pool) in self._outside else "provider"
 
     # -- registration -----------------------------------------------------------------------
 
@@ -328,11 +329,10 @@ class NodeAllocator:
 
     def _learn(self, rec: Record, node: Node) -> None:
         """Ask the policy about each subnet; add the usable pools; reserve what it says."""
-        rec.node = node
+        rec.node = node  # registered from now on: a failure below unlearns it
         if node.uid is not None:
             rec.uid = node.uid
         hint = [a for a in (*node.addresses, *self._extra_reserved) if _is_ipv6_address(a)]
-        usable: list[Decision] = []
         skipped: list[str] = []
         for interface in node.subnets:
             try:
@@ -340,18 +340,17 @@ class NodeAllocator:
             except PolicyError as e:
                 skipped.append(f"{interface}: {e}")
                 continue
-            problem = self._use_pool(rec, decision.pool, "provider")
+            problem = self._use_pool(rec, decision.pool, "provider", decision)
             if problem is not None:
                 skipped.append(f"{interface}: pool {decision.pool} cannot be used: {problem}")
                 continue
-            usable.append(decision)
             for address in decision.reserved:
                 self._reserve(rec, address)
-        rec.usable, rec.skipped = tuple(usable), tuple(skipped)
+        rec.skipped = tuple(skipped)
+        usable = rec.usable
         if not usable or usable[0].reserve_node_addresses:
             for address in node.addresses:
                 self._reserve(rec, address)
-        rec.registered = True
 
     def _unlearn(self, rec: Record) -> None:
         """Undo :meth:`_learn`: every reservation of the node, and the pools it uses.
@@ -359,71 +358,115 @@ class NodeAllocator:
         The pools of the prefixes it holds stay in use (a node restored by name holds prefixes
         without being registered).
         """
-        for address in rec.reserved:
+        for address in self._reserved_by(rec):
             self._give_up(rec, address)
         for address, holder in rec.waiting():
             waiting = self._blocked[holder]
             waiting.remove((rec.name, address))
             if not waiting:
                 del self._blocked[holder]
-        holding = {
-            pack(pool) for prefix in rec.allocated if (pool := self._allocator.pool_of(prefix))
-        }
-        for key in rec.pool_keys:
-            if key not in holding:
-                self._leave_pool(unpack(key))
-        rec.pool_keys = tuple(key for key in rec.pool_keys if key in holding)
+        holding = {self._allocator.pool_of(prefix) for prefix in rec.allocated}
+        pools = self._pools_of(rec)
+        for pool in pools:
+            if pool not in holding:
+                self._leave_pool(pool)
+        rec.other_pools = tuple(pack(pool) for pool in pools if pool in holding)
         rec.pending = None
         rec.warnings = ()
         rec.usable = rec.skipped = ()
-        rec.registered = False
         rec.node = None
 
-    def _use_pool(self, rec: Record, pool: Prefix, role: str) -> str | None:
+    def _use_pool(
+        self, rec: Record, pool: Prefix, role: str, decision: Decision | None = None
+    ) -> str | None:
         """Count ``rec`` as a user of ``pool``, adding it if new; the problem, or None.
 
         ``role`` is that of a new pool: ``"provider"`` (a node's subnet) or ``"outside"`` (a
-        restored prefix's own).
+        restored prefix's own). With ``decision`` (a usable subnet's, whose pool it is), the
+        decision becomes one of the node's usable ones; without, the pool one of its
+        :attr:`~._node_state.Record.other_pools`.
         """
-        key = pack(pool)
-        if pool in self._cluster_pools or key in rec.pool_keys:
-            return None
-        users = self._pool_users.get(key)
-        if users is None:
-            try:
-                self._allocator.add_pool(pool)
-            except (PrefixConflictError, ConfigurationError) as e:
-                return str(e)
-            users = 0
-            if role == "outside":
-                self._outside.add(key)
-        self._pool_users[key] = users + 1
-        rec.pool_keys += (key,)
+        if pool not in self._cluster_pools and pool not in self._pools_of(rec):
+            if self._allocator.pool_of(pool) == pool:  # another node's: one user more
+                self._shared_pools[pool] = (self._shared_pools.get(pool) or 0) + 1
+            else:
+                try:
+                    self._allocator.add_pool(pool)
+                except (PrefixConflictError, ConfigurationError) as e:
+                    return str(e)
+                if role == "outside":
+                    self._outside.add(pack(pool))
+            if decision is None:
+                rec.other_pools += (pack(pool),)
+        if decision is not None:
+            rec.usable += (decision,)
         return None
+
+    def _pools_of(self, rec: Record) -> tuple[Prefix, ...]:
+        """The non-cluster pools ``rec`` counts as a user of: its usable subnets', then others.
+
+        Runtime complexity: O(s^2) for the s pools of one node (one or two).
+        """
+        pools: list[Prefix] = []
+        for decision in rec.usable:
+            pool = decision.pool
+            if pool not in self._cluster_pools and pool not in pools:
+                pools.append(pool)
+        for key in rec.other_pools:
+            pool = unpack(key)
+            if pool not in pools:
+                pools.append(pool)
+        return tuple(pools)
 
     def _leave_pool(self, pool: Prefix) -> None:
         """Count one user of ``pool`` less; remove the pool with its last user.
 
-        The caller takes the pool off the user's record (:meth:`Record.leave`).
+        The caller takes the pool off the user's record.
         """
-        key = pack(pool)
-        users = self._pool_users[key] - 1
-        if users:
-            self._pool_users[key] = users
-        else:
+        others = self._shared_pools.get(pool)
+        if others is None:
             self._forget_pool(pool)
             self._allocator.remove_pool(pool)
+        elif others > 1:
+            self._shared_pools[pool] = others - 1
+        else:
+            del self._shared_pools[pool]
 
     def _forget_pool(self, pool: Prefix) -> None:
         """Stop tracking a pool the node layer added (the allocator still has it)."""
-        key = pack(pool)
-        del self._pool_users[key]
-        self._outside.discard(key)
+        if pool in self._shared_pools:
+            del self._shared_pools[pool]
+        self._outside.discard(pack(pool))
 
-    def _reserve(self, rec: Record, address: Prefix, *, warn: bool = True) -> None:
-        """Reserve an address for the node; if a pod prefix holds it, wait for its release."""
-        key = pack(address)
-        if key in rec.reserved_keys or (rec.pending is not None and address in rec.pending):
+    def _node_pools(self) -> list[Prefix]:
+        """The pools the node layer added (the allocator's besides the cluster's), in order."""
+        return [pool for pool in self._allocator.pools if pool not in self._cluster_pools]
+
+    def _reserved_by(self, rec: Record) -> tuple[Prefix, ...]:
+        """The addresses the node reserved, in the order of its candidates, then the others.
+
+        Of :meth:`~._node_state.Record.candidates`, those the node is indexed for as a
+        reserver; then :attr:`~._node_state.Record.other_reserved`. Runtime complexity: O(k)
+        for the node's k addresses and decisions' reserved ones.
+        """
+        found: list[Prefix] = []
+        for address in rec.candidates():
+            if address not in found and rec.name in self._reservers_of(address):
+                found.append(address)
+        found.extend(rec.others_reserved)
+        return tuple(found)
+
+    def _reserve(
+        self, rec: Record, address: Prefix, *, warn: bool = True, candidate: bool = True
+    ) -> None:
+        """Reserve an address for the node; if a pod prefix holds it, wait for its release.
+
+        ``candidate`` says the address is one of :meth:`Record.candidates` (the caller took
+        it from there); otherwise it is checked, and counted among the node's others if not.
+        """
+        if rec.name in self._reservers_of(address) or (
+            rec.pending is not None and address in rec.pending
+        ):
             return
         try:
             self._allocator.reserve(address)
@@ -439,15 +482,15 @@ class NodeAllocator:
                     f" held by {quote(holder.owner)}; it is reserved once that is released",
                 )
         else:
-            rec.reserved_keys += (key,)
-            self._add_reserver(key, rec.name)
+            self._add_reserver(address, rec.name)
+            if not candidate and address not in rec.candidates():
+                rec.add_other_reserved(address)
 
     def _give_up(self, rec: Record, address: Prefix) -> None:
         """Undo the node's reservation of ``address`` (the inverse of :meth:`_reserve`)."""
         self._allocator.unreserve(address)
-        key = pack(address)
-        self._forget_reserver(key, rec.name)
-        rec.reserved_keys = tuple(k for k in rec.reserved_keys if k != key)
+        self._forget_reserver(address, rec.name)
+        rec.drop_other_reserved(address)
 
     def _wait(self, rec: Record, address: Prefix, holder: Prefix) -> None:
         """Book ``address`` as waiting for the allocation ``holder`` to be released."""
@@ -459,22 +502,24 @@ class NodeAllocator:
         """Add a warning to the node (and so to what it holds, if anything)."""
         rec.warnings += (warning,)
 
-    def _add_reserver(self, key: int, name: str) -> None:
-        """Index ``name`` among the nodes that reserved the address of ``key``."""
-        names = self._reservers_of(key)
-        self._reservers[key] = (*names, name) if names else name
+    def _add_reserver(self, address: Prefix, name: str) -> None:
+        """Index ``name`` among the nodes that reserved ``address``."""
+        names = self._reservers_of(address)
+        self._reservers[address] = (*names, name) if names else name
 
-    def _forget_reserver(self, key: int, name: str) -> None:
-        """Take ``name`` off the nodes that reserved the address of ``key``."""
-        rest = tuple(n for n in self._reservers_of(key) if n != name)
+    def _forget_reserver(self, address: Prefix, name: str) -> None:
+        """Take ``name`` off the nodes that reserved ``address``."""
+        rest = tuple(n for n in self._reservers_of(address) if n != name)
         if not rest:
-            del self._reservers[key]
+            del self._reservers[address]
         else:
-            self._reservers[key] = rest[0] if len(rest) == 1 else rest
+            self._reservers[address] = rest[0] if len(rest) == 1 else rest
 
-    def _reservers_of(self, key: int) -> tuple[str, ...]:
-        """The nodes that reserved the address of ``key`` (:func:`~._node_state.pack`)."""
-        names = self._reservers.get(key, ())
+    def _reservers_of(self, address: Prefix) -> tuple[str, ...]:
+        """The nodes that reserved ``address``."""
+        names = self._reservers.get(address)
+        if names is None:
+            return ()
         return (names,) if isinstance(names, str) else names
 
     def _retry_blocked(self, released: Iterable[Prefix]) -> None:
@@ -483,7 +528,7 @@ class NodeAllocator:
             for name, address in self._blocked.pop(prefix, ()):
                 rec = self._nodes[name]
                 rec.stop_waiting(address)
-                self._reserve(rec, address, warn=False)
+                self._reserve(rec, address, warn=False, candidate=False)
 
     # -- assignment -------------------------------------------------------------------------
 
@@ -535,7 +580,7 @@ class NodeAllocator:
                     del self._nodes[rec.name]
                 raise
             for family in families:
-                rec.hold(family)
+                rec.hold(family, self._cluster_keys.get(family.prefix.version))
             rec.held_skipped = tuple(skipped)
             return Assignment(rec.name, tuple(families), rec.held_skipped, rec.warnings)
 
@@ -669,10 +714,10 @@ class NodeAllocator:
             del state["_lock"]
             state["_allocator"] = self._allocator.copy()
             state["_nodes"] = {name: rec.copy() for name, rec in self._nodes.items()}
-            state["_pool_users"] = dict(self._pool_users)
+            state["_shared_pools"] = self._shared_pools.copy()
             state["_outside"] = set(self._outside)
             state["_blocked"] = {p: list(waiting) for p, waiting in self._blocked.items()}
-            state["_reservers"] = dict(self._reservers)
+            state["_reservers"] = self._reservers.copy()
             state["_masks"] = dict(self._masks)
             state["_cluster"] = dict(self._cluster)
             return state

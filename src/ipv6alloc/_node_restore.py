@@ -17,7 +17,7 @@ import re
 
 from ._errors import InvalidPrefixError, NotInPoolError, PrefixConflictError, quote
 from ._node import FamilyAssignment, Node, RestoreResult
-from ._node_state import Record, pack
+from ._node_state import Record
 from ._prefix import Prefix
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
@@ -94,14 +94,14 @@ def _forget_adopted(alloc: NodeAllocator, rec: Record, keep: int) -> None:
     # Only the allocations go back: a reservation that gave way stays pending, which is
     # safe (it is reserved once the prefix it waited for is released, now).
     dropped = rec.allocated[keep:]
-    rec.held = rec.held[:keep]
+    rec.keep(keep)
     if not rec.held:
         rec.held_skipped = ()
     for prefix in dropped:
         alloc._allocator.release(prefix)
     # The pools those prefixes brought in go too, unless the node still needs them.
     needed = {alloc._allocator.pool_of(p) for p in rec.allocated} | {d.pool for d in rec.usable}
-    for pool in [p for p in rec.pools if p not in needed]:
+    for pool in [p for p in alloc._pools_of(rec) if p not in needed]:
         rec.leave(pool)
         alloc._leave_pool(pool)
     alloc._retry_blocked(dropped)
@@ -164,7 +164,7 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
     for every node); plus O(nodes) for each node pool nested in the prefix, which is rare.
     """
     for address in alloc._allocator.reserved_within(prefix):
-        for name in alloc._reservers_of(pack(address)):
+        for name in alloc._reservers_of(address):
             rec = alloc._nodes[name]
             alloc._give_up(rec, address)
             alloc._wait(rec, address, prefix)
@@ -173,10 +173,10 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
                 f"reserved address {address.network_address} lies inside pod prefix {prefix} "
                 f"held by {quote(holder)}; it is reserved again once that is released",
             )
-    for pool in [p for p in alloc._allocator.pools_within(prefix) if pack(p) in alloc._pool_users]:
+    for pool in [p for p in alloc._allocator.pools_within(prefix) if p not in alloc._cluster_pools]:
         alloc._forget_pool(pool)
         alloc._allocator.remove_pool(pool)
-        for rec in [r for r in alloc._nodes.values() if r.uses(pool)]:
+        for rec in [r for r in alloc._nodes.values() if pool in alloc._pools_of(r)]:
             rec.leave(pool)
             lost = [d for d in rec.usable if d.pool == pool]
             rec.usable = tuple(d for d in rec.usable if d.pool != pool)

@@ -26,7 +26,7 @@ from ._errors import (
 from ._interface import Decision, Interface
 from ._node import FamilyAssignment, Node
 from ._node_invariants import check_node_allocator
-from ._node_state import Record, pack, unpack
+from ._node_state import Record, pack
 from ._policy import SafePolicy
 from ._prefix import Prefix
 
@@ -54,14 +54,14 @@ def dump(alloc: NodeAllocator) -> dict[str, Any]:
         "reserved": [str(p) for p in alloc._extra_reserved],
         "allocator": alloc._allocator.snapshot(),
         "pools": [
-            {"prefix": str(unpack(key)), "role": "outside" if key in alloc._outside else "provider"}
-            for key in alloc._pool_users
+            {"prefix": str(pool), "role": "outside" if pack(pool) in alloc._outside else "provider"}
+            for pool in alloc._node_pools()
         ],
-        "nodes": [_dump_record(rec) for rec in alloc._nodes.values()],
+        "nodes": [_dump_record(alloc, rec) for rec in alloc._nodes.values()],
     }
 
 
-def _dump_record(rec: Record) -> dict[str, Any]:
+def _dump_record(alloc: NodeAllocator, rec: Record) -> dict[str, Any]:
     node = rec.node
     return {
         "name": rec.name,
@@ -94,9 +94,9 @@ def _dump_record(rec: Record) -> dict[str, Any]:
             "warnings": list(rec.assignment.warnings),
         },
         "allocated": [str(p) for p in rec.allocated],
-        "reserved": [str(p) for p in rec.reserved],
+        "reserved": [str(p) for p in alloc._reserved_by(rec)],
         "pending": [[str(a), str(holder)] for a, holder in rec.waiting()],
-        "pools": [str(p) for p in rec.pools],
+        "pools": [str(p) for p in alloc._pools_of(rec)],
     }
 
 
@@ -137,32 +137,36 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
             reserved=[_snap.text(item, "reserved") for item in _snap.items(data, "reserved")],
         )
         alloc._allocator = PrefixAllocator.from_snapshot(_mapping(data, "allocator"))
+        users: dict[Prefix, int] = {}  # the node layer's pools -> their users, counted below
         for item in _snap.items(data, "pools"):
             role = _snap.mapping(item, "pools").get("role")
             if role not in _ROLES:
                 raise SnapshotError(f"pool role must be 'provider' or 'outside', not {quote(role)}")
             prefix = Prefix.parse(_snap.field(item, "prefix", "pools"))
-            key = pack(prefix)
-            if key in alloc._pool_users:
+            if prefix in users:
                 raise SnapshotError(f"pool {quote(prefix)} is listed twice")
-            alloc._pool_users[key] = 0  # its users are counted from the nodes below
+            users[prefix] = 0
             if role == "outside":
-                alloc._outside.add(key)
+                alloc._outside.add(pack(prefix))
+        if set(users) != set(alloc._node_pools()):
+            raise SnapshotError(
+                "the snapshot contradicts itself: 'pools' must list the allocator's pools "
+                "besides the cluster's"
+            )
         for item in _snap.items(data, "nodes"):
             rec = _load_record(_snap.mapping(item, "nodes"))
             if rec.name in alloc._nodes:
                 raise SnapshotError(f"node {quote(rec.name)} is listed twice")
             alloc._nodes[rec.name] = rec
-            for key in rec.pool_keys:
-                if key not in alloc._pool_users:
-                    raise SnapshotError(
-                        f"node {quote(rec.name)} uses unknown pool {quote(unpack(key))}"
-                    )
-                alloc._pool_users[key] += 1
+            _load_pools(alloc, rec, _texts(item, "pools"), users)
             for address, holder in rec.waiting():
                 alloc._blocked.setdefault(holder, []).append((rec.name, address))
-            for key in rec.reserved_keys:
-                alloc._add_reserver(key, rec.name)
+            _load_reserved(alloc, rec, _texts(item, "reserved"))
+        for pool, count in users.items():
+            if not count:
+                raise SnapshotError(f"pool {quote(pool)} is used by no node")
+            if count > 1:
+                alloc._shared_pools[pool] = count - 1
     except SnapshotError:
         raise
     except (
@@ -218,7 +222,11 @@ def _load_record(item: Mapping[str, Any]) -> Record:
             tuple(Interface.parse(s) for s in _texts(node, "subnets")),
             _optional_text(node, "uid"),
         )
-    rec.registered = _flag(item, "registered")
+    if _flag(item, "registered") != rec.registered:
+        raise SnapshotError(
+            f"the snapshot contradicts itself: node {quote(name)} is registered when, and only "
+            "when, it has its node"
+        )
     rec.usable = tuple(_load_decision(d) for d in _snap.items(item, "usable"))
     rec.skipped = tuple(_texts(item, "skipped"))
     rec.warnings = tuple(_texts(item, "warnings"))
@@ -232,16 +240,22 @@ def _load_record(item: Mapping[str, Any]) -> Record:
                 raise SnapshotError(f"unknown source {quote(source)} of node {quote(name)}")
             pool = _optional_text(f, "pool")
             decision = f.get("decision")
-            if decision is not None and pool is not None:
-                usable = rec.decision_for(pack(Prefix.parse(pool)))
-                if usable is None or usable != _load_decision(decision):
+            prefix = Prefix.parse(_snap.field(f, "prefix", "families"))
+            if decision is not None:
+                usable = rec.decision_holding(prefix)
+                if (
+                    usable is None
+                    or usable != _load_decision(decision)
+                    or pool is None
+                    or usable.pool != Prefix.parse(pool)
+                ):
                     raise SnapshotError(
                         f"the snapshot contradicts itself: the decision of {quote(name)}'s "
                         f"prefix in {quote(pool)} is not that of a usable subnet"
                     )
             rec.hold(
                 FamilyAssignment(
-                    Prefix.parse(_snap.field(f, "prefix", "families")),
+                    prefix,
                     source,
                     None if pool is None else Prefix.parse(pool),
                     _optional_text(f, "reason"),
@@ -264,7 +278,6 @@ def _load_record(item: Mapping[str, Any]) -> Record:
             f"the snapshot contradicts itself: 'allocated' of node {quote(name)} must list its "
             "assignment's prefixes"
         )
-    rec.reserved_keys = tuple(pack(Prefix.parse(p)) for p in _texts(item, "reserved"))
     for pair in _snap.items(item, "pending"):
         if not isinstance(pair, list) or len(pair) != 2:
             raise SnapshotError(f"each pending entry is [address, holder], not {quote(pair)}")
@@ -272,8 +285,40 @@ def _load_record(item: Mapping[str, Any]) -> Record:
             Prefix.parse(_snap.text(pair[0], "pending")),
             Prefix.parse(_snap.text(pair[1], "pending")),
         )
-    rec.pool_keys = tuple(pack(Prefix.parse(p)) for p in _texts(item, "pools"))
     return rec
+
+
+def _load_reserved(alloc: NodeAllocator, rec: Record, texts: list[str]) -> None:
+    """Index ``rec`` among the nodes that reserved the addresses it lists."""
+    candidates = rec.candidates()
+    for text in texts:
+        address = Prefix.parse(text)
+        if address.prefixlen != address.max_prefixlen or rec.name in alloc._reservers_of(address):
+            raise SnapshotError(
+                f"a node's reservations are distinct addresses, not {quote(text)} of "
+                f"{quote(rec.name)}"
+            )
+        alloc._add_reserver(address, rec.name)
+        if address not in candidates:
+            rec.add_other_reserved(address)
+
+
+def _load_pools(
+    alloc: NodeAllocator, rec: Record, texts: list[str], users: dict[Prefix, int]
+) -> None:
+    """Count ``rec`` among the ``users`` of the pools it lists (its usable subnets' too)."""
+    listed = [Prefix.parse(p) for p in texts]
+    own = alloc._pools_of(rec)  # its usable subnets' pools (no other pool yet)
+    if len(set(listed)) != len(listed) or not set(own) <= set(listed):
+        raise SnapshotError(
+            f"the snapshot contradicts itself: the pools of node {quote(rec.name)} must list "
+            "those of its usable subnets, each once"
+        )
+    rec.other_pools = tuple(pack(p) for p in listed if p not in own)
+    for pool in listed:
+        if pool not in users:
+            raise SnapshotError(f"node {quote(rec.name)} uses unknown pool {quote(pool)}")
+        users[pool] += 1
 
 
 def _load_decision(data: object) -> Decision:

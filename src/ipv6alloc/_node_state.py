@@ -11,17 +11,23 @@ assign, a release) gives back exactly that.
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
+from ._bits import WIDTH
 from ._node import Assignment, FamilyAssignment
 from ._prefix import Prefix
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ._interface import Decision
     from ._node import Node, Source
 
-__all__ = ["Held", "Record", "pack", "unpack"]
+__all__ = ["HELD_FIELDS", "Held", "PrefixMap", "Record", "pack", "unpack"]
 
 _new = object.__new__
+V = TypeVar("V")
 
 
 def pack(prefix: Prefix) -> int:
@@ -34,11 +40,16 @@ def unpack(key: int) -> Prefix:
     return Prefix._trusted(6 if key & 1 else 4, key >> 9, key >> 1 & 0xFF)
 
 
-#: One pod prefix a node holds: its key (:func:`pack`), its source, its pool's key (None when
-#: restored outside every pool), and the reason text (None for a provider prefix: the reason is
-#: that of the usable subnet's decision for that pool). Only ints and text: the garbage
-#: collector stops tracing such tuples.
-Held = tuple[int, "Source", int | None, str | None]
+#: One pod prefix a node holds, as :meth:`Record.entries` gives it: the prefix, its source, its
+#: pool's key (see :data:`HELD_FIELDS`), and its reason (None: its decision's).
+Held = tuple[Prefix, "Source", int | None, str | None]
+
+
+#: The fields :attr:`Record.held` keeps per pod prefix, in a row: the prefix's address value,
+#: length and IP version; its source; its pool's key (:func:`pack`; None for a provider prefix,
+#: whose pool is its decision's, and for one restored outside every pool); and the reason text
+#: (None for a provider prefix: the reason is its decision's).
+HELD_FIELDS = 6
 
 
 class Record:
@@ -47,43 +58,48 @@ class Record:
     Attributes:
         name: The node's name.
         uid: The uid it was last seen with (None when unknown).
-        node: The node as registered (None when known only by name, through restore).
-        registered: Whether :meth:`NodeAllocator.register` learned the node: its usable
-            decisions, pools and reservations are in place.
+        node: The node as registered (None when known only by name, through restore): then
+            :meth:`NodeAllocator.register` learned it, its usable decisions, pools and
+            reservations are in place (:attr:`registered`).
         usable: The policy's decision for each usable subnet, in the node's subnet order.
         skipped: The subnets registration could not use, each with the reason.
         warnings: Reservations that had to wait or give way, one sentence each.
-        held: The pod prefixes the node holds, one :data:`Held` per family in podCIDRs order;
-            :attr:`assignment` is built from them when read.
+        held: The pod prefixes the node holds in podCIDRs order, :data:`HELD_FIELDS` items
+            each, in one flat tuple; :attr:`assignment` is built from them when read.
         held_skipped: The skipped subnets its assignment reports (those of registration, and
             usable ones that were full when it was assigned).
-        reserved_keys: The reservations the node made (each counted once in the allocator).
+        other_reserved: The addresses the node reserved besides those of its usable
+            subnets' decisions and its own addresses (an address that waited for a prefix
+            after the subnet that reserved it was lost), as ``version, value`` pairs in one flat
+            tuple. The node's reservations are found where the allocator indexes who reserved
+            what (``NodeAllocator._reserved_by``), not kept twice.
         pending: Node addresses waiting to be reserved -> the allocation holding each (None
             when none waits).
-        pool_keys: The non-cluster pools the node uses (its subnets', and those of adopted
-            prefixes).
+        other_pools: The keys (:func:`pack`) of the pools the node uses besides those of its
+            usable subnets: pools of prefixes it adopted outside every pool, and those of the
+            prefixes it holds once it is no longer registered.
 
     A cluster holds one record per node and most never change after their assignment, so a
-    record keeps prefixes as ints (:func:`pack`), collections as tuples of ints and text where it
-    can (the collector stops tracing those), ``pending`` as None until an address waits, and no
-    :class:`Assignment`. With the decision's reserved addresses kept as ints too, a node costs
-    the collector 5 objects instead of 18, which made :meth:`NodeAllocator.assign` about a
-    quarter faster (benchmark S9, 2x10^4 nodes: 57 to 42 us per node): every full collection
-    traces every object, and a growing cluster triggers them.
+    record keeps flat tuples of ints and text where it can (the collector stops tracing those),
+    the very int objects the allocator's indexes hold (an address's value, not a key made of
+    it), ``pending`` as None until an address waits, and no :class:`Assignment`. With the
+    decision's reserved addresses kept as ints too, a node costs the collector 5 objects
+    instead of 18, which made :meth:`NodeAllocator.assign` about a quarter faster (benchmark
+    S9, 2x10^4 nodes: 57 to 42 us per node): every full collection traces every object, and a
+    growing cluster triggers them.
     """
 
     __slots__ = (
+        "_usable",
         "held",
         "held_skipped",
         "name",
         "node",
+        "other_pools",
+        "other_reserved",
         "pending",
-        "pool_keys",
-        "registered",
-        "reserved_keys",
         "skipped",
         "uid",
-        "usable",
         "warnings",
     )
 
@@ -91,15 +107,16 @@ class Record:
         self.name = name
         self.uid = uid
         self.node: Node | None = None
-        self.registered = False
-        self.usable: tuple[Decision, ...] = ()
+        # One decision is kept as itself, not in a tuple: most nodes have one usable subnet,
+        # and a tuple is 48 more bytes per node (benchmark S9) for the collector to trace.
+        self._usable: Decision | tuple[Decision, ...] = ()
         self.skipped: tuple[str, ...] = ()
         self.warnings: tuple[str, ...] = ()
-        self.held: tuple[Held, ...] = ()
+        self.held: tuple[int | str | None, ...] = ()
         self.held_skipped: tuple[str, ...] = ()
-        self.reserved_keys: tuple[int, ...] = ()
+        self.other_reserved: tuple[int, ...] = ()
         self.pending: dict[Prefix, Prefix] | None = None
-        self.pool_keys: tuple[int, ...] = ()
+        self.other_pools: tuple[int, ...] = ()
 
     def copy(self) -> Record:
         """An independent record (the values inside are immutable and shared)."""
@@ -110,36 +127,70 @@ class Record:
             clone.pending = dict(self.pending)
         return clone
 
+    @property
+    def usable(self) -> tuple[Decision, ...]:
+        """The policy's decision for each usable subnet, in the node's subnet order."""
+        usable = self._usable
+        return usable if isinstance(usable, tuple) else (usable,)
+
+    @usable.setter
+    def usable(self, decisions: tuple[Decision, ...]) -> None:
+        self._usable = decisions[0] if len(decisions) == 1 else decisions
+
     # -- what it holds ----------------------------------------------------------------------
 
-    def hold(self, family: FamilyAssignment) -> None:
+    def hold(self, family: FamilyAssignment, pool_key: int | None = None) -> None:
         """Add one family's pod prefix to what the node holds.
 
-        A provider prefix's decision must be the usable one for its pool.
+        A provider prefix's decision must be a usable one, whose pool is the innermost of
+        theirs that holds the prefix. ``pool_key`` is the pool's :func:`pack` when the caller
+        has it (a cluster pool's, made once); it is computed otherwise.
         """
-        pool = None if family.pool is None else pack(family.pool)
-        reason = None if family.decision is not None else family.reason
-        self.held += ((pack(family.prefix), family.source, pool, reason),)
+        prefix = family.prefix
+        if family.decision is not None:
+            pool, reason = None, None
+        else:
+            pool, reason = pool_key, family.reason
+            if pool is None and family.pool is not None:
+                pool = pack(family.pool)
+        self.held += (prefix.value, prefix.prefixlen, prefix.version, family.source, pool, reason)
 
-    def decision_for(self, pool: int | None) -> Decision | None:
-        """The usable subnet's decision whose pool has the key ``pool``, if any."""
-        return next((d for d in self.usable if pack(d.pool) == pool), None)
+    def keep(self, count: int) -> None:
+        """Hold only the first ``count`` pod prefixes."""
+        self.held = self.held[: count * HELD_FIELDS]
+
+    def entries(self) -> Iterator[Held]:
+        """What the node holds, one ``(prefix, source, pool key, reason)`` per pod prefix."""
+        held = self.held
+        for i in range(0, len(held), HELD_FIELDS):
+            value, prefixlen, version, source, pool, reason = held[i : i + HELD_FIELDS]
+            prefix = Prefix._trusted(version, value, prefixlen)  # type: ignore[arg-type]
+            yield prefix, source, pool, reason  # type: ignore[misc]
+
+    def decision_holding(self, prefix: Prefix) -> Decision | None:
+        """The usable decision whose pool is the innermost of theirs holding ``prefix``."""
+        holding = [d for d in self.usable if prefix.subnet_of(d.pool)]
+        return max(holding, key=lambda d: d.pool.prefixlen, default=None)
 
     @property
     def allocated(self) -> tuple[Prefix, ...]:
         """The node's pod prefixes, in podCIDRs order."""
-        return tuple(unpack(held[0]) for held in self.held)
+        return tuple(entry[0] for entry in self.entries())
 
     def families(self) -> tuple[FamilyAssignment, ...]:
         """What the node holds, one family assignment each."""
         result = []
-        for key, source, pool, reason in self.held:
-            decision = None if reason is not None else self.decision_for(pool)
-            result.append(
-                FamilyAssignment(
-                    unpack(key), source, None if pool is None else unpack(pool), reason, decision
+        for prefix, source, pool, reason in self.entries():
+            if reason is None:
+                decision = self.decision_holding(prefix)
+                result.append(
+                    FamilyAssignment(
+                        prefix, source, None if decision is None else decision.pool, None, decision
+                    )
                 )
-            )
+            else:
+                where = None if pool is None else unpack(pool)
+                result.append(FamilyAssignment(prefix, source, where, reason))
         return tuple(result)
 
     @property
@@ -152,23 +203,43 @@ class Record:
     # -- reservations and pools -------------------------------------------------------------
 
     @property
-    def reserved(self) -> tuple[Prefix, ...]:
-        """The reservations the node made, in the order made."""
-        return tuple(unpack(key) for key in self.reserved_keys)
+    def registered(self) -> bool:
+        """Whether :meth:`NodeAllocator.register` learned the node (it has the Node)."""
+        return self.node is not None
 
     @property
-    def pools(self) -> tuple[Prefix, ...]:
-        """The non-cluster pools the node uses."""
-        return tuple(unpack(key) for key in self.pool_keys)
+    def others_reserved(self) -> tuple[Prefix, ...]:
+        """The addresses of :attr:`other_reserved`, in the order made."""
+        pairs = self.other_reserved
+        return tuple(
+            Prefix._trusted(version, value, WIDTH[version])
+            for version, value in zip(pairs[::2], pairs[1::2], strict=True)
+        )
 
-    def uses(self, pool: Prefix) -> bool:
-        """Whether the node counts as a user of ``pool``."""
-        return pack(pool) in self.pool_keys
+    def add_other_reserved(self, address: Prefix) -> None:
+        """Count ``address`` among :attr:`other_reserved`."""
+        self.other_reserved += (address.version, address.value)
+
+    def drop_other_reserved(self, address: Prefix) -> None:
+        """Take ``address`` off :attr:`other_reserved`, if there."""
+        pairs = self.other_reserved
+        kept: list[int] = []
+        for i in range(0, len(pairs), 2):
+            if (pairs[i], pairs[i + 1]) != (address.version, address.value):
+                kept += pairs[i : i + 2]
+        self.other_reserved = tuple(kept)
+
+    def candidates(self) -> list[Prefix]:
+        """The addresses the node reserves when learnt: its decisions', then its own."""
+        found = [address for decision in self.usable for address in decision.reserved]
+        if self.node is not None:
+            found.extend(self.node.addresses)
+        return found
 
     def leave(self, pool: Prefix) -> None:
-        """Stop counting the node as a user of ``pool``."""
+        """Stop counting ``pool`` among the node's other pools (see :attr:`other_pools`)."""
         key = pack(pool)
-        self.pool_keys = tuple(k for k in self.pool_keys if k != key)
+        self.other_pools = tuple(k for k in self.other_pools if k != key)
 
     # -- waiting addresses ------------------------------------------------------------------
 
@@ -190,3 +261,60 @@ class Record:
     def waiting(self) -> tuple[tuple[Prefix, Prefix], ...]:
         """The ``(address, holder)`` pairs waiting, in the order booked."""
         return () if self.pending is None else tuple(self.pending.items())
+
+
+class PrefixMap(Generic[V]):
+    """A dict keyed by prefix that keeps no key object of its own (internal).
+
+    A prefix is filed under its version and length, then under its address value: the very int
+    that the caller's :class:`Prefix` holds (a decision's pool, a reserved address, each also
+    held by the allocator's indexes), where a key made of it (:func:`pack`) would be one more
+    int per entry: 44 bytes per node subnet and per reserved address in benchmark S9.
+    """
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[int, dict[int, V]] = {}  # version << 8 | prefixlen -> value -> item
+
+    def get(self, prefix: Prefix) -> V | None:
+        """The item of ``prefix``, or None."""
+        inner = self._by.get(prefix.version << 8 | prefix.prefixlen)
+        return None if inner is None else inner.get(prefix.value)
+
+    def __contains__(self, prefix: Prefix) -> bool:
+        inner = self._by.get(prefix.version << 8 | prefix.prefixlen)
+        return inner is not None and prefix.value in inner
+
+    def __getitem__(self, prefix: Prefix) -> V:
+        return self._by[prefix.version << 8 | prefix.prefixlen][prefix.value]
+
+    def __setitem__(self, prefix: Prefix, item: V) -> None:
+        key = prefix.version << 8 | prefix.prefixlen
+        inner = self._by.get(key)
+        if inner is None:
+            inner = self._by[key] = {}
+        inner[prefix.value] = item
+
+    def __delitem__(self, prefix: Prefix) -> None:
+        key = prefix.version << 8 | prefix.prefixlen
+        inner = self._by[key]
+        del inner[prefix.value]
+        if not inner:
+            del self._by[key]
+
+    def __len__(self) -> int:
+        return sum(len(inner) for inner in self._by.values())
+
+    def items(self) -> Iterator[tuple[Prefix, V]]:
+        """Each prefix with its item (prefixes of one version and length together)."""
+        for key, inner in self._by.items():
+            version, prefixlen = key >> 8, key & 0xFF
+            for value, item in inner.items():
+                yield Prefix._trusted(version, value, prefixlen), item
+
+    def copy(self) -> PrefixMap[V]:
+        """An independent map holding the same items."""
+        clone: PrefixMap[V] = PrefixMap()
+        clone._by = {key: dict(inner) for key, inner in self._by.items()}
+        return clone
