@@ -316,11 +316,13 @@ class Decision:
     ) -> Decision:
         """A decision whose reason ``explainer._explain(decision)`` writes when it is read.
 
-        ``reserved`` holds the reserved addresses' integer values.
+        For the library's own policies, whose decisions agree by construction (a property test
+        runs :meth:`_check` on theirs), so it is not run here. ``reserved`` holds the reserved
+        addresses' integer values.
         """
         decision = _new(cls)
         decision._fill(
-            interface, pool, prefixlen, explainer, reserved, policy, reserve_node_addresses
+            interface, pool, prefixlen, explainer, reserved, policy, reserve_node_addresses, False
         )
         return decision
 
@@ -333,8 +335,9 @@ class Decision:
         reserved: tuple[int, ...],
         policy: str,
         reserve_node_addresses: bool,
+        check: bool = True,  # internal, positional like the rest
     ) -> None:
-        """Set the fields, then check that they agree."""
+        """Set the fields, then (with ``check``) check that they agree."""
         put = object.__setattr__
         put(self, "interface", interface)
         put(self, "pool", pool)
@@ -343,7 +346,8 @@ class Decision:
         put(self, "_reserved", reserved)
         put(self, "policy", policy)
         put(self, "reserve_node_addresses", reserve_node_addresses)
-        self._check()
+        if check:
+            self._check()
 
     def _check(self) -> None:
         if type(self.reserve_node_addresses) is not bool:

@@ -387,13 +387,13 @@ class NodeAllocator:
         :attr:`~._node_state.Record.other_pools`.
         """
         if pool not in self._cluster_pools and pool not in self._pools_of(rec):
-            if self._allocator.pool_of(pool) == pool:  # another node's: one user more
-                self._shared_pools[pool] = (self._shared_pools.get(pool) or 0) + 1
-            else:
-                try:
-                    self._allocator.add_pool(pool)
-                except (PrefixConflictError, ConfigurationError) as e:
+            try:
+                self._allocator.add_pool(pool)
+            except (PrefixConflictError, ConfigurationError) as e:
+                if self._allocator.pool_of(pool) != pool:
                     return str(e)
+                self._shared_pools[pool] = (self._shared_pools.get(pool) or 0) + 1  # another's
+            else:
                 if role == "outside":
                     self._outside.add(pack(pool))
             if decision is None:
@@ -464,9 +464,8 @@ class NodeAllocator:
         ``candidate`` says the address is one of :meth:`Record.candidates` (the caller took
         it from there); otherwise it is checked, and counted among the node's others if not.
         """
-        if rec.name in self._reservers_of(address) or (
-            rec.pending is not None and address in rec.pending
-        ):
+        names = self._reservers_of(address)
+        if rec.name in names or (rec.pending is not None and address in rec.pending):
             return
         try:
             self._allocator.reserve(address)
@@ -482,7 +481,7 @@ class NodeAllocator:
                     f" held by {quote(holder.owner)}; it is reserved once that is released",
                 )
         else:
-            self._add_reserver(address, rec.name)
+            self._add_reserver(address, rec.name, names)
             if not candidate and address not in rec.candidates():
                 rec.add_other_reserved(address)
 
@@ -502,9 +501,12 @@ class NodeAllocator:
         """Add a warning to the node (and so to what it holds, if anything)."""
         rec.warnings += (warning,)
 
-    def _add_reserver(self, address: Prefix, name: str) -> None:
-        """Index ``name`` among the nodes that reserved ``address``."""
-        names = self._reservers_of(address)
+    def _add_reserver(
+        self, address: Prefix, name: str, names: tuple[str, ...] | None = None
+    ) -> None:
+        """Index ``name`` among the nodes that reserved ``address`` (``names``, when known)."""
+        if names is None:
+            names = self._reservers_of(address)
         self._reservers[address] = (*names, name) if names else name
 
     def _forget_reserver(self, address: Prefix, name: str) -> None:
