@@ -383,7 +383,7 @@ class Decision:
     @property
     def reserved(self) -> tuple[Prefix, ...]:
         """The addresses kept out of pod prefixes, as sorted /128 prefixes inside ``pool``."""
-        return tuple(_address(value) for value in self._reserved)
+        return tuple([Prefix._trusted(6, value, _WIDTH) for value in self._reserved])
 
     @property
     def reason(self) -> str:

@@ -151,6 +151,8 @@ class NodeAllocator:
         ]:
             self._allocator.reserve(item)  # checked by Prefix.coerce
         self._extra_reserved = tuple(self._allocator.reserved())
+        # What every node's policy decision is told to keep out besides its own addresses.
+        self._extra_hint = [p for p in self._extra_reserved if _is_ipv6_address(p)]
         self._nodes: dict[str, Record] = {}
         # The pools of the allocator besides the cluster's are the node layer's, each used by
         # at least one node: those that more use -> how many besides the first (an entry per
@@ -332,7 +334,8 @@ class NodeAllocator:
         rec.node = node  # registered from now on: a failure below unlearns it
         if node.uid is not None:
             rec.uid = node.uid
-        hint = [a for a in (*node.addresses, *self._extra_reserved) if _is_ipv6_address(a)]
+        hint = [a for a in node.addresses if a.version == 6]  # addresses, all (Node checks)
+        hint += self._extra_hint
         skipped: list[str] = []
         for interface in node.subnets:
             try:

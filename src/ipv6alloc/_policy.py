@@ -73,8 +73,8 @@ def _caller_reserved(reserved: Iterable[AddressLike]) -> list[int]:
 
 def _reserve(interface: Interface, pool: Prefix, caller: Iterable[int]) -> tuple[int, ...]:
     """Node address, pool's first address and the caller's addresses inside ``pool``, sorted."""
-    candidates = {interface.address, pool.value, *caller}
-    return tuple(sorted(a for a in candidates if pool.value <= a <= pool.last))
+    lo, hi = pool.value, pool.last
+    return tuple(sorted(a for a in {interface.address, lo, *caller} if lo <= a <= hi))
 
 
 def _require_free_block(
