@@ -347,8 +347,8 @@ class NodeAllocator:
             if problem is not None:
                 skipped.append(f"{interface}: pool {decision.pool} cannot be used: {problem}")
                 continue
-            for address in decision.reserved:
-                self._reserve(rec, address)
+            for value in decision._reserved:  # decision.reserved without its tuple
+                self._reserve(rec, Prefix._trusted(6, value, 128))
         rec.skipped = tuple(skipped)
         usable = rec.usable
         if not usable or usable[0].reserve_node_addresses:
@@ -389,7 +389,7 @@ class NodeAllocator:
         decision becomes one of the node's usable ones; without, the pool one of its
         :attr:`~._node_state.Record.other_pools`.
         """
-        if pool not in self._cluster_pools and pool not in self._pools_of(rec):
+        if pool not in self._cluster_pools and not rec.uses_pool_of(pool):
             try:
                 self._allocator.add_pool(pool)
             except (PrefixConflictError, ConfigurationError) as e:
@@ -402,7 +402,7 @@ class NodeAllocator:
             if decision is None:
                 rec.other_pools += (pack(pool),)
         if decision is not None:
-            rec.usable += (decision,)
+            rec.add_usable(decision)
         return None
 
     def _pools_of(self, rec: Record) -> tuple[Prefix, ...]:
@@ -566,26 +566,22 @@ class NodeAllocator:
             created = rec is None
             if rec is None:
                 rec = self._learn_new(None, node)
-            taken: list[Prefix] = []
             skipped = list(rec.skipped)
+            families: list[FamilyAssignment] = []
             try:
-                families = []
                 for version in self._families:
                     if version == 6:
-                        family = self._assign_ipv6(rec, skipped)
+                        families.append(self._assign_ipv6(rec, skipped))
                     else:
-                        family = self._from_cluster(rec.name, version, "")
-                    taken.append(family.prefix)
-                    families.append(family)
+                        families.append(self._from_cluster(rec.name, version, ""))
             except BaseException:
-                for prefix in taken:
-                    self._allocator.release(prefix)
+                for family in families:
+                    self._allocator.release(family.prefix)
                 if created:
                     self._unlearn(rec)
                     del self._nodes[rec.name]
                 raise
-            for family in families:
-                rec.hold(family, self._cluster_keys.get(family.prefix.version))
+            rec.hold_all(families, self._cluster_keys)
             rec.held_skipped = tuple(skipped)
             return Assignment(rec.name, tuple(families), rec.held_skipped, rec.warnings)
 

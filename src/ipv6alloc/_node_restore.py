@@ -176,7 +176,7 @@ def _give_way(alloc: NodeAllocator, prefix: Prefix, holder: str) -> None:
     for pool in [p for p in alloc._allocator.pools_within(prefix) if p not in alloc._cluster_pools]:
         alloc._forget_pool(pool)
         alloc._allocator.remove_pool(pool)
-        for rec in [r for r in alloc._nodes.values() if pool in alloc._pools_of(r)]:
+        for rec in [r for r in alloc._nodes.values() if r.uses_pool_of(pool)]:
             rec.leave(pool)
             lost = [d for d in rec.usable if d.pool == pool]
             rec.usable = tuple(d for d in rec.usable if d.pool != pool)

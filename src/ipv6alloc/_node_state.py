@@ -137,6 +137,21 @@ class Record:
     def usable(self, decisions: tuple[Decision, ...]) -> None:
         self._usable = decisions[0] if len(decisions) == 1 else decisions
 
+    def add_usable(self, decision: Decision) -> None:
+        """Add ``decision`` to :attr:`usable` (the first stays a decision, not a tuple)."""
+        usable = self._usable
+        self._usable = decision if usable == () else (*self.usable, decision)
+
+    def uses_pool_of(self, pool: Prefix) -> bool:
+        """Whether ``pool`` is a usable decision's pool or one of :attr:`other_pools`."""
+        usable = self._usable
+        if isinstance(usable, tuple):
+            if any(d.pool == pool for d in usable):
+                return True
+        elif usable.pool == pool:
+            return True
+        return bool(self.other_pools) and pack(pool) in self.other_pools
+
     # -- what it holds ----------------------------------------------------------------------
 
     def hold(self, family: FamilyAssignment, pool_key: int | None = None) -> None:
@@ -146,14 +161,14 @@ class Record:
         theirs that holds the prefix. ``pool_key`` is the pool's :func:`pack` when the caller
         has it (a cluster pool's, made once); it is computed otherwise.
         """
-        prefix = family.prefix
-        if family.decision is not None:
-            pool, reason = None, None
-        else:
-            pool, reason = pool_key, family.reason
-            if pool is None and family.pool is not None:
-                pool = pack(family.pool)
-        self.held += (prefix.value, prefix.prefixlen, prefix.version, family.source, pool, reason)
+        self.held += _entry(family, pool_key)
+
+    def hold_all(self, families: list[FamilyAssignment], pool_keys: dict[int, int]) -> None:
+        """:meth:`hold` each family, its pool's key taken from ``pool_keys`` by IP version."""
+        entries: list[int | str | None] = list(self.held)
+        for family in families:
+            entries += _entry(family, pool_keys.get(family.prefix.version))
+        self.held = tuple(entries)
 
     def keep(self, count: int) -> None:
         """Hold only the first ``count`` pod prefixes."""
@@ -261,6 +276,18 @@ class Record:
     def waiting(self) -> tuple[tuple[Prefix, Prefix], ...]:
         """The ``(address, holder)`` pairs waiting, in the order booked."""
         return () if self.pending is None else tuple(self.pending.items())
+
+
+def _entry(family: FamilyAssignment, pool_key: int | None) -> tuple[int | str | None, ...]:
+    """The :data:`HELD_FIELDS` items :attr:`Record.held` keeps for ``family``."""
+    prefix = family.prefix
+    if family.decision is not None:
+        pool, reason = None, None
+    else:
+        pool, reason = pool_key, family.reason
+        if pool is None and family.pool is not None:
+            pool = pack(family.pool)
+    return (prefix.value, prefix.prefixlen, prefix.version, family.source, pool, reason)
 
 
 class PrefixMap(Generic[V]):
