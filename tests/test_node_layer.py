@@ -454,6 +454,31 @@ def test_node_snapshot_errors() -> None:
     broken["nodes"].append(broken["nodes"][0])
     with pytest.raises(SnapshotError, match=r"listed twice"):
         NodeAllocator.from_snapshot(broken)
+    node = good["nodes"][0]
+    assert node["reserved"]
+    assert node["pools"] == ["2001:db8::/64"]
+    corruptions: list[tuple[str, object, str]] = [
+        ("reserved", [*node["reserved"], node["reserved"][0]], "distinct addresses"),
+        ("reserved", ["2001:db8::/120"], "distinct addresses"),
+        ("pools", [], "must list those of its usable subnets"),
+        ("pools", ["2001:db8::/64", "2001:db8::/64"], "must list those of its usable subnets"),
+        ("pools", ["2001:db8::/64", "2001:db9::/64"], "uses unknown pool"),
+        ("registered", False, "registered when, and only when"),
+    ]
+    for key, value, message in corruptions:
+        broken = copy.deepcopy(good)
+        broken["nodes"][0][key] = value
+        with pytest.raises(SnapshotError, match=message):
+            NodeAllocator.from_snapshot(broken)
+    broken = copy.deepcopy(good)
+    broken["pools"] = []
+    with pytest.raises(SnapshotError, match=r"'pools' must list the allocator's pools"):
+        NodeAllocator.from_snapshot(broken)
+    alloc.register(Node.create("r", subnets=["2001:db8:7::5/64"]))
+    broken = alloc.snapshot()
+    broken["nodes"] = [n for n in broken["nodes"] if n["name"] != "r"]
+    with pytest.raises(SnapshotError, match=r"pool '2001:db8:7::/64' is used by no node"):
+        NodeAllocator.from_snapshot(broken)
 
 
 def _corruptions(data: object, path: tuple[object, ...] = ()) -> Iterable[tuple[object, ...]]:

@@ -82,11 +82,12 @@ class Record:
     A cluster holds one record per node and most never change after their assignment, so a
     record keeps flat tuples of ints and text where it can (the collector stops tracing those),
     the very int objects the allocator's indexes hold (an address's value, not a key made of
-    it), ``pending`` as None until an address waits, and no :class:`Assignment`. With the
-    decision's reserved addresses kept as ints too, a node costs the collector 5 objects
-    instead of 18, which made :meth:`NodeAllocator.assign` about a quarter faster (benchmark
-    S9, 2x10^4 nodes: 57 to 42 us per node): every full collection traces every object, and a
-    growing cluster triggers them.
+    it), ``pending`` as None until an address waits, and no :class:`Assignment`; what the
+    node layer indexes elsewhere (who reserved what, the pools' users) it does not list again.
+    With the decision's reserved addresses kept as ints too, a node costs the collector 4
+    objects instead of 18, which made :meth:`NodeAllocator.assign` about a quarter faster
+    (benchmark S9, 2x10^4 nodes: 57 to 42 us per node): every full collection traces every
+    object, and a growing cluster triggers them.
     """
 
     __slots__ = (
