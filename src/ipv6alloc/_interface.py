@@ -132,6 +132,8 @@ class Interface:
         """
         if isinstance(value, Interface):
             return value
+        if type(value) is str:  # the usual, first: the checks below cost as much as parsing
+            return cls._parse_text(value)
         if isinstance(value, ipaddress.IPv6Interface):
             if value.scope_id:
                 raise InvalidPrefixError(f"{quote(value)} has a zone id; a subnet cannot have one")

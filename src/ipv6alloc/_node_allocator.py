@@ -287,7 +287,7 @@ class NodeAllocator:
         with self._lock:
             rec = self._incarnation(node)
             if rec is not None and rec.registered:
-                if rec.node == node or rec.held:
+                if rec.node is node or rec.node == node or rec.held:
                     return
                 self._unlearn(rec)
             self._learn_new(rec, node)
@@ -347,8 +347,8 @@ class NodeAllocator:
             if problem is not None:
                 skipped.append(f"{interface}: pool {decision.pool} cannot be used: {problem}")
                 continue
-            for value in decision._reserved:  # decision.reserved without its tuple
-                self._reserve(rec, Prefix._trusted(6, value, 128))
+            for address in decision.reserved:
+                self._reserve(rec, address)
         rec.skipped = tuple(skipped)
         usable = rec.usable
         if not usable or usable[0].reserve_node_addresses:
@@ -558,7 +558,7 @@ class NodeAllocator:
             rec = self._incarnation(node)
             if rec is not None and (held := rec.assignment) is not None:
                 return held
-            if rec is not None and rec.node != node:
+            if rec is not None and rec.node is not node and rec.node != node:
                 # Registered with other subnets or addresses (or known only by name): learn it
                 # as it is now, as register() does. That stays, whatever happens below.
                 self._unlearn(rec)

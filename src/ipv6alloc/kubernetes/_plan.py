@@ -30,15 +30,16 @@ from .._errors import Ipv6AllocError, quote
 from .._node_restore import _pod_cidr
 from ._load import read_nodes
 from ._read import KubeNode
-from ._sources import AnnotationSource, SubnetLookup, _as_source, find_subnets
+from ._sources import AnnotationSource, _as_source, _lookup
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
+    from .._interface import Interface
     from .._node import Assignment, Node, RestoreResult
     from .._node_allocator import NodeAllocator
     from .._prefix import Prefix
-    from ._sources import SubnetFunction, SubnetSource
+    from ._sources import LookupStatus, SubnetFunction, SubnetSource
 
 __all__ = ["ACTIONS", "Action", "NodePlan", "Plan", "plan"]
 
@@ -270,10 +271,17 @@ def _kube_nodes(nodes: object) -> list[KubeNode]:
 
 @dataclass(slots=True)
 class _Facts:
-    """What the planner learned of one node before deciding."""
+    """What the planner learned of one node before deciding.
+
+    The subnet lookup's fields, not a :class:`SubnetLookup`: a plan keeps every node's facts
+    until it returns, and each object kept is one more for every full garbage collection to
+    trace; nor the text saying which source gave the subnets, which a plan does not show.
+    """
 
     kube: KubeNode
-    lookup: SubnetLookup
+    subnets: tuple[Interface, ...]  # the lookup's
+    status: LookupStatus  # the lookup's
+    reason: str | None  # the lookup's, when it did not find subnets
     node: Node | None  # None: the node's data cannot make a core Node
     problem: str | None  # why not
     decided: NodePlan | None = None
@@ -320,13 +328,14 @@ class _Planner:
     # -- what each node is -------------------------------------------------------------------
 
     def _learn(self, kube: KubeNode) -> _Facts:
-        lookup = find_subnets(kube, self.sources)
-        subnets = lookup.subnets if lookup.status == "ok" else ()  # never IPv4-mapped: Interface
+        found, _, status, reason = _lookup(kube, self.sources)
+        subnets = found if status == "ok" else ()  # never IPv4-mapped: Interface
         try:
             node = kube.to_node(subnets)
         except (Ipv6AllocError, ValueError) as exc:
-            return _Facts(kube, lookup, None, f"node {quote(kube.name)} cannot be read: {exc}")
-        return _Facts(kube, lookup, node, None)
+            problem = f"node {quote(kube.name)} cannot be read: {exc}"
+            return _Facts(kube, found, status, reason, None, problem)
+        return _Facts(kube, found, status, reason, node, None)
 
     # -- nodes that hold podCIDRs ------------------------------------------------------------
 
@@ -391,7 +400,7 @@ class _Planner:
             action,
             reason,
             kube.pod_cidrs,
-            _subnet_of(fact.lookup, held),
+            _subnet_of(fact.subnets, held),
             tuple(held.warnings if warnings is None else warnings),
             kube.resource_version,
         )
@@ -399,7 +408,7 @@ class _Planner:
     # -- the others --------------------------------------------------------------------------
 
     def _decide(self, fact: _Facts) -> NodePlan:
-        kube, lookup = fact.kube, fact.lookup
+        kube = fact.kube
         name, version = kube.name, kube.resource_version
         if fact.node is None:
             return NodePlan(name, "error", fact.problem or "", resource_version=version)
@@ -415,13 +424,13 @@ class _Planner:
                 "controller manager has not initialized it yet",
                 resource_version=version,
             )
-        if lookup.status == "wait":
-            return NodePlan(name, "wait", lookup.reason, resource_version=version)
-        if lookup.status == "error":
-            return NodePlan(name, "error", lookup.reason, resource_version=version)
-        if not lookup.subnets and not kube.addresses:
+        if fact.status == "wait":
+            return NodePlan(name, "wait", fact.reason or "", resource_version=version)
+        if fact.status == "error":
+            return NodePlan(name, "error", fact.reason or "", resource_version=version)
+        if not fact.subnets and not kube.addresses:
             return NodePlan(name, "wait", "it has no addresses yet", resource_version=version)
-        if not lookup.subnets and kube.problems:
+        if not fact.subnets and kube.problems:
             # Falling back to the cluster pool would be permanent (podCIDRs are write-once):
             # do not, on data that could not be read whole.
             return NodePlan(
@@ -453,7 +462,7 @@ class _Planner:
             "assign",
             _assign_text(assignment),
             tuple(str(p) for p in assignment.pod_cidrs),
-            _subnet_of(lookup, assignment),
+            _subnet_of(fact.subnets, assignment),
             assignment.warnings,
             version,
         )
@@ -506,12 +515,14 @@ def _assign_text(assignment: Assignment) -> str:
     return family.reason
 
 
-def _subnet_of(lookup: SubnetLookup, held: Assignment) -> str | None:
-    """The provider subnet the node's IPv6 prefix lies in, in interface form."""
-    prefix = held.prefix(6)
-    if prefix is None:
+def _subnet_of(subnets: tuple[Interface, ...], held: Assignment) -> str | None:
+    """The provider subnet the node's IPv6 prefix came from (or lies in), in interface form."""
+    family = next((f for f in held.families if f.prefix.version == 6), None)
+    if family is None:
         return None
-    for interface in lookup.subnets:
-        if prefix.subnet_of(interface.subnet):
+    if family.decision is not None:
+        return str(family.decision.interface)
+    for interface in subnets:
+        if family.prefix.subnet_of(interface.subnet):
             return str(interface)
     return None

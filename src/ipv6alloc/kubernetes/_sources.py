@@ -279,32 +279,48 @@ def find_subnets(node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction
     Raises:
         TypeError: a source is neither a subnet source nor callable.
     """
+    subnets, source, status, reason = _lookup(node, sources)
+    name = None if source is None else _name(source, node)
+    if reason is None:  # found: say which
+        reason = f"{name} gave {', '.join(map(str, subnets))}"
+    return SubnetLookup(subnets, name, status, reason)
+
+
+def _lookup(
+    node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction]
+) -> tuple[tuple[Interface, ...], SubnetSource | None, LookupStatus, str | None]:
+    """:func:`find_subnets` without its text when subnets are found (the planner's).
+
+    Returns ``(subnets, source, status, reason)``: the source that answered (None when none
+    knew the node), and the reason, None when the source gave subnets (the planner, which
+    says nothing of those, writes no text per node).
+    """
     for given in sources:
         source = _as_source(given)
         try:
             entries = _entries(source.subnets(node), node, source)
         except SubnetSourceError as exc:
-            return SubnetLookup((), _name(source, node), "error", str(exc))
+            return (), source, "error", str(exc)
         except Exception as exc:  # any failure of the source: the node waits, nothing falls back
             name = _name(source, node)
             said = f": {one_line(str(exc))}" if str(exc) else ""
-            return SubnetLookup(
-                (), name, "wait", f"{name} raised {type(exc).__name__}{said}; retry later"
-            )
+            return (), source, "wait", f"{name} raised {type(exc).__name__}{said}; retry later"
         if not entries:
             continue
-        name = _name(source, node)
         found: dict[Interface, None] = {}
         for entry in entries:
             try:
                 found[Interface.parse(entry)] = None
             except InvalidPrefixError as exc:
-                return SubnetLookup(
-                    (), name, "error", f"{name} gave node {quote(node.name)} a bad subnet: {exc}"
+                name = _name(source, node)
+                return (
+                    (),
+                    source,
+                    "error",
+                    f"{name} gave node {quote(node.name)} a bad subnet: {exc}",
                 )
-        subnets = tuple(found)
-        return SubnetLookup(subnets, name, "ok", f"{name} gave {', '.join(map(str, subnets))}")
-    return SubnetLookup((), None, "ok", f"no subnet source knew node {quote(node.name)}")
+        return tuple(found), source, "ok", None
+    return (), None, "ok", f"no subnet source knew node {quote(node.name)}"
 
 
 def _entries(answer: object, node: KubeNode, source: object) -> list[Any] | None:
@@ -316,6 +332,8 @@ def _entries(answer: object, node: KubeNode, source: object) -> list[Any] | None
     """
     if answer is None:
         return None
+    if type(answer) is list:  # the usual (AnnotationSource's), without the ABC checks below
+        return answer
     if isinstance(answer, str | Interface | ipaddress.IPv6Interface):
         return [answer]
     if isinstance(answer, bytes | bytearray | Mapping) or not isinstance(answer, Iterable):
