@@ -669,3 +669,39 @@ def test_a_source_object_may_answer_one_subnet_but_not_garbage() -> None:
         "error",
         "node 'w1': Odd returned a mapping of 1 key; expected a list of address/len texts or None",
     )
+
+
+class _Counted:
+    """A subnet source that counts the calls of its describe()."""
+
+    def __init__(self, answer: list[str] | Exception) -> None:
+        self.answer = answer
+        self.described = 0
+
+    def subnets(self, node: KubeNode) -> list[str]:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+    def describe(self, node: KubeNode) -> str:
+        self.described += 1
+        return "counted"
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "reason"),
+    [
+        (["2001:db8::5/64"], "ok", "counted gave 2001:db8::5/64"),
+        (TimeoutError("slow"), "wait", "counted raised TimeoutError: slow; retry later"),
+        (["banana"], "error", "counted gave node 'w' a bad subnet: 'banana'"),
+        (SubnetSourceError("bad data"), "error", "bad data"),
+    ],
+)
+def test_a_lookup_asks_a_source_its_name_once(
+    answer: list[str] | Exception, status: str, reason: str
+) -> None:
+    source = _Counted(answer)
+    lookup = find_subnets(KubeNode("w"), [source])
+    assert (lookup.source, lookup.status) == ("counted", status)
+    assert lookup.reason.startswith(reason)
+    assert source.described == 1

@@ -328,7 +328,7 @@ class _Planner:
     # -- what each node is -------------------------------------------------------------------
 
     def _learn(self, kube: KubeNode) -> _Facts:
-        found, _, status, reason = _lookup(kube, self.sources)
+        found, _, _, status, reason = _lookup(kube, self.sources)
         subnets = found if status == "ok" else ()  # never IPv4-mapped: Interface
         try:
             node = kube.to_node(subnets)

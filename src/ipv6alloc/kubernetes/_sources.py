@@ -279,8 +279,9 @@ def find_subnets(node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction
     Raises:
         TypeError: a source is neither a subnet source nor callable.
     """
-    subnets, source, status, reason = _lookup(node, sources)
-    name = None if source is None else _name(source, node)
+    subnets, source, name, status, reason = _lookup(node, sources)
+    if name is None and source is not None:
+        name = _name(source, node)
     if reason is None:  # found: say which
         reason = f"{name} gave {', '.join(map(str, subnets))}"
     return SubnetLookup(subnets, name, status, reason)
@@ -288,23 +289,25 @@ def find_subnets(node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction
 
 def _lookup(
     node: KubeNode, sources: Iterable[SubnetSource | SubnetFunction]
-) -> tuple[tuple[Interface, ...], SubnetSource | None, LookupStatus, str | None]:
+) -> tuple[tuple[Interface, ...], SubnetSource | None, str | None, LookupStatus, str | None]:
     """:func:`find_subnets` without its text when subnets are found (the planner's).
 
-    Returns ``(subnets, source, status, reason)``: the source that answered (None when none
-    knew the node), and the reason, None when the source gave subnets (the planner, which
-    says nothing of those, writes no text per node).
+    Returns ``(subnets, source, name, status, reason)``: the source that answered (None when
+    none knew the node); its name and the reason, both None when it gave subnets (the planner,
+    which says nothing of those, writes no text per node), each source's ``describe`` called
+    at most once.
     """
     for given in sources:
         source = _as_source(given)
         try:
             entries = _entries(source.subnets(node), node, source)
         except SubnetSourceError as exc:
-            return (), source, "error", str(exc)
+            return (), source, _name(source, node), "error", str(exc)
         except Exception as exc:  # any failure of the source: the node waits, nothing falls back
             name = _name(source, node)
             said = f": {one_line(str(exc))}" if str(exc) else ""
-            return (), source, "wait", f"{name} raised {type(exc).__name__}{said}; retry later"
+            reason = f"{name} raised {type(exc).__name__}{said}; retry later"
+            return (), source, name, "wait", reason
         if not entries:
             continue
         found: dict[Interface, None] = {}
@@ -313,14 +316,10 @@ def _lookup(
                 found[Interface.parse(entry)] = None
             except InvalidPrefixError as exc:
                 name = _name(source, node)
-                return (
-                    (),
-                    source,
-                    "error",
-                    f"{name} gave node {quote(node.name)} a bad subnet: {exc}",
-                )
-        return tuple(found), source, "ok", None
-    return (), None, "ok", f"no subnet source knew node {quote(node.name)}"
+                reason = f"{name} gave node {quote(node.name)} a bad subnet: {exc}"
+                return (), source, name, "error", reason
+        return tuple(found), source, None, "ok", None
+    return (), None, None, "ok", f"no subnet source knew node {quote(node.name)}"
 
 
 def _entries(answer: object, node: KubeNode, source: object) -> list[Any] | None:
