@@ -140,6 +140,64 @@ def _edge(module: str, name: str) -> Callable[..., Any]:
     return call
 
 
+#: The commands of the edges: name, module, the function that adds the command's arguments and
+#: the one that runs it (both loaded on first use, see :func:`_edge`), help and description.
+_EDGE_COMMANDS = (
+    (
+        "plan",
+        "kubernetes._cli",
+        "add_plan_arguments",
+        "run_plan",
+        "plan every node's podCIDRs (kubectl get nodes -o json|yaml, or the example cluster)",
+        (
+            "Plan the podCIDRs of every node, without touching the cluster: keep or adopt what a "
+            "node holds (podCIDRs are write-once), assign the others from their own provider "
+            "subnets. Exit status: 0 when no node is in conflict or error (wait is not a failure), "
+            "1 when some is, 2 for bad input or configuration."
+        ),
+    ),
+    (
+        "apply",
+        "kubernetes._cli_cluster",
+        "add_apply_arguments",
+        "run_apply",
+        "list the cluster's nodes, plan, and write every node's podCIDRs",
+        (
+            "List the Nodes (kubeconfig as kubectl finds it, or the pod's service account), plan "
+            "them as `plan` does, and write each assignment with the node's resourceVersion as a "
+            "precondition, retrying and re-reading on conflicts. Exit status as `plan`'s, and 1 "
+            "when a write failed."
+        ),
+    ),
+    (
+        "run",
+        "kubernetes._cli_cluster",
+        "add_run_arguments",
+        "run_run",
+        "the controller: keep every node's podCIDRs right as Nodes come and go",
+        (
+            "List, plan and write every node, then watch Nodes and reconcile each event; with "
+            "leader election (default) only the replica holding the Lease writes. Runs until "
+            "SIGINT or SIGTERM."
+        ),
+    ),
+    (
+        "capacity",
+        "capacity._cli",
+        "add_capacity_arguments",
+        "run_capacity",
+        "how many more nodes fit in each pool, and which runs out first",
+        (
+            "Plan the nodes as `plan` does (without touching the cluster), then report per pool: "
+            "pod prefixes in it, used, free, how many more nodes fit, utilization, fragmentation "
+            "and status; the totals per family and kind, and the pool that runs out first. "
+            "--add-nodes N reports what N more nodes would leave. Exit status: 0, or 2 for bad "
+            "input or configuration."
+        ),
+    ),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipv6alloc`` command."""
     parser = argparse.ArgumentParser(
@@ -158,46 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--output", choices=("table", "json"), default="table")
     demo.set_defaults(func=_cmd_demo)
-    plan = commands.add_parser(
-        "plan",
-        help="plan every node's podCIDRs (kubectl get nodes -o json|yaml, or the example cluster)",
-        description="Plan the podCIDRs of every node, without touching the cluster: keep or "
-        "adopt what a node holds (podCIDRs are write-once), assign the others from their own "
-        "provider subnets. Exit status: 0 when no node is in conflict or error (wait is not "
-        "a failure), 1 when some is, 2 for bad input or configuration.",
-        populate=_edge("kubernetes._cli", "add_plan_arguments"),
-    )
-    plan.set_defaults(func=_edge("kubernetes._cli", "run_plan"))
-    apply = commands.add_parser(
-        "apply",
-        help="list the cluster's nodes, plan, and write every node's podCIDRs",
-        description="List the Nodes (kubeconfig as kubectl finds it, or the pod's service "
-        "account), plan them as `plan` does, and write each assignment with the node's "
-        "resourceVersion as a precondition, retrying and re-reading on conflicts. Exit status "
-        "as `plan`'s, and 1 when a write failed.",
-        populate=_edge("kubernetes._cli_cluster", "add_apply_arguments"),
-    )
-    apply.set_defaults(func=_edge("kubernetes._cli_cluster", "run_apply"))
-    run = commands.add_parser(
-        "run",
-        help="the controller: keep every node's podCIDRs right as Nodes come and go",
-        description="List, plan and write every node, then watch Nodes and reconcile each "
-        "event; with leader election (default) only the replica holding the Lease writes. "
-        "Runs until SIGINT or SIGTERM.",
-        populate=_edge("kubernetes._cli_cluster", "add_run_arguments"),
-    )
-    run.set_defaults(func=_edge("kubernetes._cli_cluster", "run_run"))
-    capacity = commands.add_parser(
-        "capacity",
-        help="how many more nodes fit in each pool, and which runs out first",
-        description="Plan the nodes as `plan` does (without touching the cluster), then report "
-        "per pool: pod prefixes in it, used, free, how many more nodes fit, utilization, "
-        "fragmentation and status; the totals per family and kind, and the pool that runs out "
-        "first. --add-nodes N reports what N more nodes would leave. Exit status: 0, or 2 for "
-        "bad input or configuration.",
-        populate=_edge("capacity._cli", "add_capacity_arguments"),
-    )
-    capacity.set_defaults(func=_edge("capacity._cli", "run_capacity"))
+    for name, module, populate, run, summary, description in _EDGE_COMMANDS:
+        command = commands.add_parser(
+            name, help=summary, description=description, populate=_edge(module, populate)
+        )
+        command.set_defaults(func=_edge(module, run))
     return parser
 
 

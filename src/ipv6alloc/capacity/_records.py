@@ -67,6 +67,11 @@ def json_safe(value: object) -> object:
     return value
 
 
+def _plain(record: dict[str, Any], *, exact: bool) -> dict[str, Any]:
+    """``record`` as it is when ``exact``, else each value through :func:`json_safe`."""
+    return record if exact else {key: json_safe(value) for key, value in record.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """When a pool's status turns ``"warn"`` and ``"critical"``, by utilization.
@@ -182,9 +187,7 @@ class PoolCapacity:
         """
         record = {name: getattr(self, name) for name in FIELDS}
         record["pool"] = str(self.pool)
-        if exact:
-            return record
-        return {key: json_safe(value) for key, value in record.items()}
+        return _plain(record, exact=exact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,10 +224,7 @@ class Totals:
 
     def to_record(self, *, exact: bool = False) -> dict[str, Any]:
         """The totals as a plain dict (counts above 2**53 as text unless ``exact``)."""
-        record = {name: getattr(self, name) for name in self.__slots__}
-        if exact:
-            return record
-        return {key: json_safe(value) for key, value in record.items()}
+        return _plain({name: getattr(self, name) for name in self.__slots__}, exact=exact)
 
 
 @dataclass(frozen=True, slots=True)

@@ -425,31 +425,19 @@ class _Write:
         )
 
     def _gone(self) -> NodeOutcome:
-        name = self.node.name
-        if name in self.allocator:
-            self.allocator.release(name)
-        return NodeOutcome(
-            name,
-            "assign",
-            "gone",
-            (),
-            self.attempts,
-            "the Node was deleted meanwhile: its planned prefixes are free again",
+        return self._released(
+            "gone", "the Node was deleted meanwhile: its planned prefixes are free again"
         )
 
     def _give_up(self, why: str) -> NodeOutcome:
+        return self._released("failed", f"{why}; its planned prefixes are free again")
+
+    def _released(self, status: Outcome, detail: str) -> NodeOutcome:
         """Release the planned prefixes: the node is known not to hold them."""
         name = self.node.name
         if name in self.allocator:
             self.allocator.release(name)
-        return NodeOutcome(
-            name,
-            "assign",
-            "failed",
-            (),
-            self.attempts,
-            f"{why}; its planned prefixes are free again",
-        )
+        return NodeOutcome(name, "assign", status, (), self.attempts, detail)
 
 
 @dataclass(frozen=True, slots=True)

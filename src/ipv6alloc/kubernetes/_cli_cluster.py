@@ -61,12 +61,7 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
         default="table",
         help="table (default): one row per node; json: the outcome per node",
     )
-    parser.add_argument(
-        "--no-events",
-        action="store_false",
-        dest="events",
-        help="record no core/v1 Events",
-    )
+    _add_events_flag(parser)
     add_connection_flags(parser)
     add_cluster_flags(parser)
 
@@ -102,6 +97,13 @@ def run_apply(args: argparse.Namespace) -> int:
     return EXIT_OK if applied.ok else EXIT_FAILED
 
 
+def _add_events_flag(parser: argparse.ArgumentParser) -> None:
+    """``--no-events``, of ``apply`` and ``run``."""
+    parser.add_argument(
+        "--no-events", action="store_false", dest="events", help="record no core/v1 Events"
+    )
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``ipv6alloc run`` (leader election flags as upstream names them).
 
@@ -111,9 +113,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     >>> args.leader_elect, args.leader_elect_lease_duration, args.leader_elect_resource_name
     (False, 15, 'ipv6alloc')
     """
-    parser.add_argument(
-        "--no-events", action="store_false", dest="events", help="record no core/v1 Events"
-    )
+    _add_events_flag(parser)
     parser.add_argument(
         "--log-format",
         choices=("text", "json"),
