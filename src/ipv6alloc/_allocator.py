@@ -686,9 +686,8 @@ class PrefixAllocator:
             for fam in self._settled():
                 version = fam.version
                 for key in fam.reservation_keys():
-                    start, length = key >> 8, key & 0xFF
-                    times = fam.times_reserved(start, length)
-                    out.extend([_trusted(version, start, length)] * times)
+                    times = 1 + fam.extra_counts.get(key, 0)
+                    out.extend([_trusted(version, key >> 8, key & 0xFF)] * times)
             return tuple(out)
 
     def free_blocks(self, pool: PrefixLike) -> tuple[Prefix, ...]:

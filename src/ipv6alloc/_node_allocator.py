@@ -258,7 +258,7 @@ class NodeAllocator:
                 stats, pools=tuple(replace(p, role=self._role(p.pool)) for p in stats.pools)
             )
 
-    def _role(self, pool: Prefix) -> str | None:
+    def _role(self, pool: Prefix) -> str:
         if pool in self._cluster_pools:
             return "cluster"
         return "outside" if pack(pool) in self._outside else "provider"
@@ -581,7 +581,7 @@ class NodeAllocator:
                     self._unlearn(rec)
                     del self._nodes[rec.name]
                 raise
-            rec.hold_all(families, self._cluster_keys)
+            rec.hold(families, self._cluster_keys)
             rec.held_skipped = tuple(skipped)
             return Assignment(rec.name, tuple(families), rec.held_skipped, rec.warnings)
 

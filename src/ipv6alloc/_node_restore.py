@@ -84,7 +84,7 @@ def _adopt_all(alloc: NodeAllocator, rec: Record, values: list[object]) -> Resto
         status, detail, pool = _adopt(alloc, rec, prefix)
         items.append((text, status, detail))
         if status in ("adopted", "outside"):
-            rec.hold(FamilyAssignment(prefix, "restored", pool, detail))
+            rec.hold([FamilyAssignment(prefix, "restored", pool, detail)])
             holds[prefix.version] = prefix
     return RestoreResult(name, tuple(items))
 

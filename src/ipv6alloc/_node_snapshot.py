@@ -253,15 +253,14 @@ def _load_record(item: Mapping[str, Any]) -> Record:
                         f"the snapshot contradicts itself: the decision of {quote(name)}'s "
                         f"prefix in {quote(pool)} is not that of a usable subnet"
                     )
-            rec.hold(
-                FamilyAssignment(
-                    prefix,
-                    source,
-                    None if pool is None else Prefix.parse(pool),
-                    _optional_text(f, "reason"),
-                    None if decision is None else _load_decision(decision),
-                )
+            family = FamilyAssignment(
+                prefix,
+                source,
+                None if pool is None else Prefix.parse(pool),
+                _optional_text(f, "reason"),
+                None if decision is None else _load_decision(decision),
             )
+            rec.hold([family])
         rec.held_skipped = tuple(_texts(held, "skipped"))
         if tuple(_texts(held, "warnings")) != rec.warnings:
             raise SnapshotError(

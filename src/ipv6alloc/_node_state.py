@@ -19,7 +19,7 @@ from ._prefix import Prefix
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at run time
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator, Mapping
 
     from ._interface import Decision
     from ._node import Node, Source
@@ -155,20 +155,19 @@ class Record:
 
     # -- what it holds ----------------------------------------------------------------------
 
-    def hold(self, family: FamilyAssignment, pool_key: int | None = None) -> None:
-        """Add one family's pod prefix to what the node holds.
+    def hold(
+        self, families: Iterable[FamilyAssignment], pool_keys: Mapping[int, int] | None = None
+    ) -> None:
+        """Add each family's pod prefix to what the node holds.
 
         A provider prefix's decision must be a usable one, whose pool is the innermost of
-        theirs that holds the prefix. ``pool_key`` is the pool's :func:`pack` when the caller
-        has it (a cluster pool's, made once); it is computed otherwise.
+        theirs that holds the prefix. ``pool_keys`` gives a pool's :func:`pack` by IP version
+        when the caller has it (the cluster pools', made once); it is computed otherwise.
         """
-        self.held += _entry(family, pool_key)
-
-    def hold_all(self, families: list[FamilyAssignment], pool_keys: dict[int, int]) -> None:
-        """:meth:`hold` each family, its pool's key taken from ``pool_keys`` by IP version."""
         entries: list[int | str | None] = list(self.held)
         for family in families:
-            entries += _entry(family, pool_keys.get(family.prefix.version))
+            key = None if pool_keys is None else pool_keys.get(family.prefix.version)
+            entries += _entry(family, key)
         self.held = tuple(entries)
 
     def keep(self, count: int) -> None:
@@ -313,9 +312,6 @@ class PrefixMap(Generic[V]):
     def __contains__(self, prefix: Prefix) -> bool:
         inner = self._by.get(prefix.version << 8 | prefix.prefixlen)
         return inner is not None and prefix.value in inner
-
-    def __getitem__(self, prefix: Prefix) -> V:
-        return self._by[prefix.version << 8 | prefix.prefixlen][prefix.value]
 
     def __setitem__(self, prefix: Prefix, item: V) -> None:
         key = prefix.version << 8 | prefix.prefixlen

@@ -154,7 +154,7 @@ class Family:
         # inside one, in ``nested_keys`` (keyed ``start << 8 | prefixlen``). A reservation made
         # more than once counts the times beyond the first in ``extra_counts``: most are made
         # once, and each int and dict entry less is a node's reservation cheaper (two per node
-        # in benchmark S9, whose memory per node this brought from 1,034 to 800-odd bytes).
+        # in benchmark S9, whose allocator work this brought from 1,034 to 880 bytes per node).
         self.reserved_starts = SortedInts()  # starts of maximal reserved ranges
         self.reserved_len: dict[int, int] = {}  # their prefix lengths
         self.nested_keys = SortedInts()  # keys of the given reservations inside a maximal one
