@@ -636,3 +636,96 @@ def test_a_restore_interrupted_midway_gives_back_what_it_took(
         alloc.restore("b", ["2a01:4f8::/80", "2001:db8:0:0:7::/80", "10.0.9.0/24"])
     assert alloc.snapshot() == before
     alloc._check()
+
+
+# -- the decisions a node allocator keeps --------------------------------------------------------
+
+
+class _ByHand:
+    """A policy of the user's own: SafePolicy's choice with the reason as text.
+
+    With ``moved``, the decision names an interface one address above the one asked about:
+    none of the node's subnets.
+    """
+
+    name = "by-hand"
+
+    def __init__(self, *, moved: bool = False) -> None:
+        self.moved = moved
+
+    def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> Decision:
+        iface = Interface.parse(interface)
+        d = SafePolicy().choose(iface, reserved)
+        if self.moved:
+            iface = Interface(iface.address + 1, iface.prefixlen)
+        return Decision(iface, d.pool, d.prefixlen, f"by hand: {iface}", d.reserved, self.name)
+
+
+_KEPT_POLICIES: dict[str, Callable[[], Any]] = {
+    "safe": SafePolicy,
+    "talos": TalosPolicy,
+    "fixed": lambda: FixedPolicy(96),
+    "provider": lambda: ProviderPolicy({"2001:db8:1::/48": FixedPolicy(112)}),
+    "by hand": _ByHand,
+    "by hand, moved": lambda: _ByHand(moved=True),
+}
+
+
+@pytest.mark.parametrize("make", list(_KEPT_POLICIES.values()), ids=list(_KEPT_POLICIES))
+def test_the_decisions_read_back_are_those_the_policy_gave(make: Callable[[], Any]) -> None:
+    policy = make()
+    alloc = NodeAllocator(["10.0.0.0/16"], node_mask={4: 24}, families=[4, 6], policy=policy)
+    nodes = [
+        Node.create("one", subnets=["2001:db8::10/64"]),
+        Node.create(
+            "two",
+            subnets=["2001:db8:1:0:1::100/80", "2001:db8:2::5/64"],
+            addresses=["2001:db8:1:0:1::7", "10.1.2.3"],
+        ),
+        Node.create("three", subnets=["2001:db8:3::5/64", "2001:db8:4::5/64"]),
+    ]
+    for node in nodes:
+        alloc.assign(node)
+    alloc.register(Node.create("registered", subnets=["2001:db8:5::5/64"]))
+    expected = {}
+    for node in [*nodes, Node.create("registered", subnets=["2001:db8:5::5/64"])]:
+        hint = [a for a in node.addresses if a.version == 6]
+        expected[node.name] = tuple(policy.choose(s, reserved=hint) for s in node.subnets)
+
+    def kept(a: NodeAllocator) -> dict[str, tuple[Decision, ...]]:
+        return {name: rec.usable for name, rec in a._nodes.items()}
+
+    copies: dict[str, NodeAllocator] = {
+        "itself": alloc,
+        "copy": alloc.copy(),
+        "pickle": pickle.loads(pickle.dumps(alloc)),
+        "snapshot": NodeAllocator.from_snapshot(alloc.snapshot(), policy=policy),
+    }
+    for how, a in copies.items():
+        assert kept(a) == expected, how
+        assert [d.reason for d in kept(a)["two"]] == [d.reason for d in expected["two"]], how
+        for node in nodes:
+            held = a.get(node.name)
+            assert held is not None, how
+            (family,) = [f for f in held.families if f.source == "provider"]
+            assert family.decision == expected[node.name][0], how
+            assert family.pool == expected[node.name][0].pool, how
+        a._check()
+
+
+def test_a_policy_that_returns_no_decision_is_an_error() -> None:
+    class Broken:
+        name = "broken"
+
+        def choose(self, interface: InterfaceLike, reserved: Iterable[AddressLike] = ()) -> object:
+            return ("2001:db8::/64", 80)
+
+    alloc = NodeAllocator(["10.0.0.0/16"], node_mask={4: 24}, policy=Broken())  # type: ignore[arg-type]
+    with pytest.raises(
+        PolicyError,
+        match=r"^Broken.choose\(\) must return a Decision for '2001:db8::5/64', not \"\('",
+    ):
+        alloc.assign(Node.create("a", subnets=["2001:db8::5/64"]))
+    assert len(alloc) == 0
+    assert alloc.allocator.pools == (Prefix.parse("10.0.0.0/16"),)
+    alloc._check()

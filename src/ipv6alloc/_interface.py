@@ -311,20 +311,21 @@ class Decision:
         interface: Interface,
         pool: Prefix,
         prefixlen: int,
-        explainer: _Explainer,
+        reason: str | _Explainer,
         reserved: tuple[int, ...],
         policy: str,
         reserve_node_addresses: bool = True,
     ) -> Decision:
-        """A decision whose reason ``explainer._explain(decision)`` writes when it is read.
+        """A decision whose reason ``reason._explain(decision)`` writes when it is read.
 
         For the library's own policies, whose decisions agree by construction (a property test
-        runs :meth:`_check` on theirs), so it is not run here. ``reserved`` holds the reserved
-        addresses' integer values.
+        runs :meth:`_check` on theirs), so it is not run here; and for a decision built again
+        from the fields of one that was checked (the node allocator's), whose ``reason`` may
+        then be text. ``reserved`` holds the reserved addresses' integer values.
         """
         decision = _new(cls)
         decision._fill(
-            interface, pool, prefixlen, explainer, reserved, policy, reserve_node_addresses, False
+            interface, pool, prefixlen, reason, reserved, policy, reserve_node_addresses, False
         )
         return decision
 

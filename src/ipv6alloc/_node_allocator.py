@@ -26,6 +26,7 @@ from ._errors import (
     UnknownNodeError,
     quote,
 )
+from ._interface import Decision
 from ._node import Assignment, FamilyAssignment, Node, RestoreResult
 from ._node_state import PrefixMap, Record, pack, unpack
 from ._policy import SafePolicy
@@ -34,7 +35,7 @@ from ._prefix import Prefix, prefix_items
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from ._interface import Decision, Policy
+    from ._interface import Policy
     from ._prefix import PrefixLike
     from ._stats import AllocatorStatistics
 
@@ -316,44 +317,58 @@ class NodeAllocator:
             return None
         return rec
 
-    def _learn_new(self, rec: Record | None, node: Node) -> Record:
-        """Learn ``node`` into ``rec`` (a new record when None); all or nothing."""
+    def _learn_new(self, rec: Record | None, node: Node) -> tuple[Record, list[Decision]]:
+        """Learn ``node`` into ``rec`` (a new record when None); all or nothing.
+
+        Returns the record and its usable decisions (as the policy gave them: reading
+        :attr:`Record.usable` builds them again).
+        """
         if rec is None:
-            rec = self._nodes[node.name] = Record(node.name, node.uid)
+            rec = self._nodes[node.name] = Record(node.name, node.uid, self._policy)
         try:
-            self._learn(rec, node)
+            usable = self._learn(rec, node)
         except BaseException:
             self._unlearn(rec)
             if not rec.held:
                 del self._nodes[node.name]
             raise
-        return rec
+        return rec, usable
 
-    def _learn(self, rec: Record, node: Node) -> None:
-        """Ask the policy about each subnet; add the usable pools; reserve what it says."""
+    def _learn(self, rec: Record, node: Node) -> list[Decision]:
+        """Ask the policy about each subnet; add the usable pools; reserve what it says.
+
+        Returns the decisions of the usable subnets.
+        """
         rec.node = node  # registered from now on: a failure below unlearns it
         if node.uid is not None:
             rec.uid = node.uid
         hint = [a for a in node.addresses if a.version == 6]  # addresses, all (Node checks)
         hint += self._extra_hint
         skipped: list[str] = []
+        usable: list[Decision] = []
         for interface in node.subnets:
             try:
                 decision = self._policy.choose(interface, reserved=hint)
             except PolicyError as e:
                 skipped.append(f"{interface}: {e}")
                 continue
+            if type(decision) is not Decision:
+                raise PolicyError(
+                    f"{type(self._policy).__name__}.choose() must return a Decision for "
+                    f"{quote(str(interface))}, not {quote(decision, use_repr=True)}"
+                )
             problem = self._use_pool(rec, decision.pool, "provider", decision)
             if problem is not None:
                 skipped.append(f"{interface}: pool {decision.pool} cannot be used: {problem}")
                 continue
+            usable.append(decision)
             for address in decision.reserved:
                 self._reserve(rec, address)
         rec.skipped = tuple(skipped)
-        usable = rec.usable
         if not usable or usable[0].reserve_node_addresses:
             for address in node.addresses:
                 self._reserve(rec, address)
+        return usable
 
     def _unlearn(self, rec: Record) -> None:
         """Undo :meth:`_learn`: every reservation of the node, and the pools it uses.
@@ -411,8 +426,7 @@ class NodeAllocator:
         Runtime complexity: O(s^2) for the s pools of one node (one or two).
         """
         pools: list[Prefix] = []
-        for decision in rec.usable:
-            pool = decision.pool
+        for pool in rec.usable_pools():
             if pool not in self._cluster_pools and pool not in pools:
                 pools.append(pool)
         for key in rec.other_pools:
@@ -558,20 +572,22 @@ class NodeAllocator:
             rec = self._incarnation(node)
             if rec is not None and (held := rec.assignment) is not None:
                 return held
+            usable: Sequence[Decision] | None = None
             if rec is not None and rec.node is not node and rec.node != node:
                 # Registered with other subnets or addresses (or known only by name): learn it
                 # as it is now, as register() does. That stays, whatever happens below.
                 self._unlearn(rec)
-                rec = self._learn_new(rec, node)
+                rec, usable = self._learn_new(rec, node)
             created = rec is None
             if rec is None:
-                rec = self._learn_new(None, node)
+                rec, usable = self._learn_new(None, node)
             skipped = list(rec.skipped)
             families: list[FamilyAssignment] = []
             try:
                 for version in self._families:
                     if version == 6:
-                        families.append(self._assign_ipv6(rec, skipped))
+                        decisions = rec.usable if usable is None else usable
+                        families.append(self._assign_ipv6(rec, decisions, skipped))
                     else:
                         families.append(self._from_cluster(rec.name, version, ""))
             except BaseException:
@@ -598,8 +614,10 @@ class NodeAllocator:
             self._cluster_reasons[version, why] = reason
         return FamilyAssignment(prefix, "cluster", pool, reason)
 
-    def _assign_ipv6(self, rec: Record, skipped: list[str]) -> FamilyAssignment:
-        for decision in rec.usable:
+    def _assign_ipv6(
+        self, rec: Record, usable: Sequence[Decision], skipped: list[str]
+    ) -> FamilyAssignment:
+        for decision in usable:
             try:
                 prefix = self._allocator.allocate(
                     decision.prefixlen, pool=decision.pool, owner=rec.name

@@ -40,9 +40,9 @@ def restore(alloc: NodeAllocator, node: Node | str, values: list[object]) -> Res
     uid = None if rec is None else rec.uid
     learned = isinstance(node, Node) and (rec is None or not rec.registered)
     if isinstance(node, Node) and learned:
-        rec = alloc._learn_new(rec, node)
+        rec, _ = alloc._learn_new(rec, node)
     elif rec is None:
-        rec = alloc._nodes[name] = Record(name, None)
+        rec = alloc._nodes[name] = Record(name, None, alloc._policy)
     before = len(rec.allocated)
     try:
         result = _adopt_all(alloc, rec, values)

@@ -154,7 +154,7 @@ def load(cls: type[NodeAllocator], data: Mapping[str, Any], policy: Policy | Non
                 "besides the cluster's"
             )
         for item in _snap.items(data, "nodes"):
-            rec = _load_record(_snap.mapping(item, "nodes"))
+            rec = _load_record(_snap.mapping(item, "nodes"), alloc._policy)
             if rec.name in alloc._nodes:
                 raise SnapshotError(f"node {quote(rec.name)} is listed twice")
             alloc._nodes[rec.name] = rec
@@ -210,9 +210,9 @@ def _flag(data: Mapping[str, Any], key: str) -> bool:
     return value
 
 
-def _load_record(item: Mapping[str, Any]) -> Record:
+def _load_record(item: Mapping[str, Any], policy: Policy) -> Record:
     name = _snap.field(item, "name", "nodes")
-    rec = Record(name, _optional_text(item, "uid"))
+    rec = Record(name, _optional_text(item, "uid"), policy)
     node = item.get("node")
     if node is not None:
         node = _snap.mapping(node, "node")
