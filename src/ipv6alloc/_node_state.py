@@ -152,8 +152,7 @@ class Record:
 
         Built when read, each equal to the one the policy gave (see :data:`USABLE`).
         """
-        kept = self._usable
-        return tuple(self._decision(i) for i in range(0, len(kept), USABLE))
+        return tuple([self._decision(i) for i in range(0, len(self._usable), USABLE)])
 
     @usable.setter
     def usable(self, decisions: Iterable[Decision]) -> None:
