@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ._bits import WIDTH
 from ._errors import InvalidPrefixError, quote
 from ._interface import Decision, Interface
 from ._prefix import Prefix, prefix_items
@@ -71,7 +72,7 @@ class Node:
             )
         addresses: object = self.addresses
         if type(addresses) is not tuple or not all(
-            type(a) is Prefix and a.prefixlen == a.max_prefixlen for a in addresses
+            type(a) is Prefix and a.prefixlen == WIDTH[a.version] for a in addresses
         ):
             raise InvalidPrefixError(
                 f"node {quote(name)}: addresses must be a tuple of single-address Prefix "
@@ -105,13 +106,18 @@ class Node:
             InvalidPrefixError: a name or uid that is not non-empty text, or a malformed
                 address or subnet.
         """
-        parsed_subnets = tuple(Interface.parse(s) for s in prefix_items(subnets, "subnets"))
-        found = {Prefix.coerce(a) for a in prefix_items(addresses, "addresses")}
-        for p in found:
-            if p.prefixlen != p.max_prefixlen:
+        parsed_subnets = tuple([Interface.parse(s) for s in prefix_items(subnets, "subnets")])
+        # Each address once, by family and value (sorted so, they sort as prefixes do).
+        found: dict[tuple[int, int], Prefix] = {}
+        for item in prefix_items(addresses, "addresses"):
+            p = Prefix.coerce(item)
+            if p.prefixlen != WIDTH[p.version]:
                 raise InvalidPrefixError(f"node address {quote(p)} must be a single address")
-        found.update(s.address_prefix for s in parsed_subnets)
-        return cls(name, tuple(sorted(found)), parsed_subnets, uid)
+            found[p.version, p.value] = p
+        for s in parsed_subnets:
+            if (6, s.address) not in found:
+                found[6, s.address] = s.address_prefix
+        return cls(name, tuple([found[key] for key in sorted(found)]), parsed_subnets, uid)
 
 
 @dataclass(frozen=True, slots=True, init=False, repr=False)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from .._interface import Interface
-    from .._node import Assignment, Node, RestoreResult
+    from .._node import Assignment, FamilyAssignment, Node, RestoreResult
     from .._node_allocator import NodeAllocator
     from .._prefix import Prefix
     from ._sources import LookupStatus, SubnetFunction, SubnetSource
@@ -446,9 +446,8 @@ class _Planner:
             return NodePlan(
                 name, "error", str(exc), resource_version=version, cause=type(exc).__name__
             )
-        mapped = [
-            p for p in assignment.pod_cidrs if p.version == 6 and _ipv4_mapped(p.value, p.prefixlen)
-        ]
+        prefixes = assignment.pod_cidrs
+        mapped = [p for p in prefixes if p.version == 6 and _ipv4_mapped(p.value, p.prefixlen)]
         if mapped:  # the API server refuses them: never plan one
             self.allocator.release(name)
             return NodePlan(
@@ -461,7 +460,7 @@ class _Planner:
             name,
             "assign",
             _assign_text(assignment),
-            tuple(str(p) for p in assignment.pod_cidrs),
+            tuple([str(p) for p in prefixes]),
             _subnet_of(fact.subnets, assignment),
             assignment.warnings,
             version,
@@ -511,13 +510,20 @@ def _restore_text(result: RestoreResult) -> str:
 
 def _assign_text(assignment: Assignment) -> str:
     """The IPv6 family's reason (the other families' come from the cluster pools)."""
-    family = next((f for f in assignment.families if f.prefix.version == 6), assignment.families[0])
-    return family.reason
+    family = _ipv6_family(assignment)
+    return (assignment.families[0] if family is None else family).reason
+
+
+def _ipv6_family(held: Assignment) -> FamilyAssignment | None:
+    for family in held.families:
+        if family.prefix.version == 6:
+            return family
+    return None
 
 
 def _subnet_of(subnets: tuple[Interface, ...], held: Assignment) -> str | None:
     """The provider subnet the node's IPv6 prefix came from (or lies in), in interface form."""
-    family = next((f for f in held.families if f.prefix.version == 6), None)
+    family = _ipv6_family(held)
     if family is None:
         return None
     if family.decision is not None:
