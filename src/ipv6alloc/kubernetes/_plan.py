@@ -279,7 +279,7 @@ class _Facts:
     """
 
     kube: KubeNode
-    subnets: tuple[Interface, ...]  # the lookup's
+    subnets: tuple[Interface, ...]  # the lookup's (the node's, which are the same, if any)
     status: LookupStatus  # the lookup's
     reason: str | None  # the lookup's, when it did not find subnets
     node: Node | None  # None: the node's data cannot make a core Node
@@ -335,7 +335,7 @@ class _Planner:
         except (Ipv6AllocError, ValueError) as exc:
             problem = f"node {quote(kube.name)} cannot be read: {exc}"
             return _Facts(kube, found, status, reason, None, problem)
-        return _Facts(kube, found, status, reason, node, None)
+        return _Facts(kube, node.subnets, status, reason, node, None)  # the lookup's, kept once
 
     # -- nodes that hold podCIDRs ------------------------------------------------------------
 
