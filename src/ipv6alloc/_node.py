@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ._bits import WIDTH
 from ._errors import InvalidPrefixError, quote
 from ._interface import Decision, Interface
 from ._prefix import Prefix, prefix_items
@@ -72,7 +71,7 @@ class Node:
             )
         addresses: object = self.addresses
         if type(addresses) is not tuple or not all(
-            type(a) is Prefix and a.prefixlen == WIDTH[a.version] for a in addresses
+            type(a) is Prefix and a.prefixlen == a.max_prefixlen for a in addresses
         ):
             raise InvalidPrefixError(
                 f"node {quote(name)}: addresses must be a tuple of single-address Prefix "
@@ -111,7 +110,7 @@ class Node:
         found: dict[tuple[int, int], Prefix] = {}
         for item in prefix_items(addresses, "addresses"):
             p = Prefix.coerce(item)
-            if p.prefixlen != WIDTH[p.version]:
+            if p.prefixlen != p.max_prefixlen:
                 raise InvalidPrefixError(f"node address {quote(p)} must be a single address")
             found[p.version, p.value] = p
         for s in parsed_subnets:
