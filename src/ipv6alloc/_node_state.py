@@ -58,9 +58,9 @@ HELD_FIELDS = 6
 #: does for the library's policies; otherwise the text or the object that writes it), its
 #: reserved addresses' values (the decision's own tuple), its policy name and its
 #: ``reserve_node_addresses``. Kept so, a node's decision and its pool cost the garbage
-#: collector nothing: the collector stops tracing a tuple of ints and text. That made
-#: :meth:`NodeAllocator.assign` about 15 % faster (benchmark S9, 2x10^4 nodes: 38 to 32 us per
-#: node here), as each full collection traced two objects less per node.
+#: collector nothing: it stops tracing a tuple of ints and text. That made
+#: :meth:`NodeAllocator.assign` about 10 % faster (benchmark S9, 2x10^4 nodes: 35 to 31 us per
+#: node, side by side), as the nodes no longer set off a full collection.
 USABLE = 8
 
 
