@@ -282,6 +282,7 @@ class NodeAllocator:
         '2001:db8:0:1:2::/80'
 
         Raises:
+            PolicyError: the policy returned something other than a :class:`Decision`.
             TypeError: ``node`` is not a :class:`Node`.
         """
         _check_node(node, "register")
@@ -564,7 +565,8 @@ class NodeAllocator:
 
         Raises:
             PoolExhaustedError: a cluster pool (or every usable subnet) is full.
-            PolicyError: no provider subnet is usable and there is no IPv6 fallback.
+            PolicyError: no provider subnet is usable and there is no IPv6 fallback, or the
+                policy returned something other than a :class:`Decision`.
             TypeError: ``node`` is not a :class:`Node`.
         """
         _check_node(node, "assign")

@@ -335,7 +335,7 @@ class _Planner:
         except (Ipv6AllocError, ValueError) as exc:
             problem = f"node {quote(kube.name)} cannot be read: {exc}"
             return _Facts(kube, found, status, reason, None, problem)
-        return _Facts(kube, node.subnets, status, reason, node, None)  # the lookup's, kept once
+        return _Facts(kube, node.subnets, status, reason, node, None)  # equal to found, kept once
 
     # -- nodes that hold podCIDRs ------------------------------------------------------------
 
@@ -515,6 +515,7 @@ def _assign_text(assignment: Assignment) -> str:
 
 
 def _ipv6_family(held: Assignment) -> FamilyAssignment | None:
+    """The assignment's IPv6 family, or None."""
     for family in held.families:
         if family.prefix.version == 6:
             return family
