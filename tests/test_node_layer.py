@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import ipaddress
 import json
 import pickle
 import sys
@@ -32,6 +33,7 @@ from ipv6alloc import (
     SnapshotError,
     TalosPolicy,
     UnknownNodeError,
+    strategies,
 )
 
 if TYPE_CHECKING:
@@ -255,8 +257,6 @@ def test_bad_configuration_is_refused(kwargs: dict[str, object], error: type, me
 
 
 def test_a_single_cidr_where_a_list_is_expected_is_one_item() -> None:
-    import ipaddress
-
     alloc = NodeAllocator(ipaddress.ip_network("10.0.0.0/16"), node_mask={4: 24},
                           service_cidrs="10.0.0.0/24")  # fmt: skip
     assert texts(alloc.allocator.pools) == ["10.0.0.0/16"]
@@ -729,3 +729,22 @@ def test_a_policy_that_returns_no_decision_is_an_error() -> None:
     assert len(alloc) == 0
     assert alloc.allocator.pools == (Prefix.parse("10.0.0.0/16"),)
     alloc._check()
+
+
+@given(
+    st.lists(strategies.interfaces(), max_size=3),
+    st.lists(strategies.addresses(), max_size=3),
+    st.data(),
+)
+def test_create_keeps_each_address_once_in_address_order(
+    subnets: list[str], addresses: list[Any], data: st.DataObject
+) -> None:
+    subnets = [s for s in subnets if ipaddress.IPv6Interface(s).ip.ipv4_mapped is None]
+    own = [ipaddress.IPv6Interface(s).ip for s in subnets]
+    # Some subnets' own addresses given again, as ipaddress values or upper-case text.
+    again = data.draw(st.lists(st.sampled_from(own), max_size=2)) if own else []
+    given = [*addresses, *again, *(str(a).upper() for a in again)]
+    node = Node.create("n", subnets=subnets, addresses=given)
+    every = {(a.version, int(a)) for a in [*addresses, *own]}
+    assert [(p.version, p.value) for p in node.addresses] == sorted(every)
+    assert all(p.prefixlen == p.max_prefixlen for p in node.addresses)
