@@ -61,7 +61,19 @@ HELD_FIELDS = 6
 #: collector nothing: it stops tracing a tuple of ints and text. That made
 #: :meth:`NodeAllocator.assign` about 10 % faster (benchmark S9, 2x10^4 nodes: 35 to 31 us per
 #: node, side by side), as the nodes no longer set off a full collection.
-USABLE = 8
+_USABLE_FIELDS = (
+    "interface",
+    "pool_value",
+    "pool_prefixlen",
+    "prefixlen",
+    "reason",
+    "reserved",
+    "policy",
+    "reserve_node_addresses",
+)
+USABLE = len(_USABLE_FIELDS)
+_POOL = _USABLE_FIELDS.index("pool_value")  # then its length
+_RESERVED = _USABLE_FIELDS.index("reserved")
 
 
 class Record:
@@ -121,7 +133,7 @@ class Record:
         "warnings",
     )
 
-    def __init__(self, name: str, uid: str | None, explainer: object = None) -> None:
+    def __init__(self, name: str, uid: str | None, explainer: object) -> None:
         self.name = name
         self.uid = uid
         self.explainer = explainer
@@ -201,29 +213,20 @@ class Record:
     def usable_pools(self) -> Iterator[Prefix]:
         """The pool of each usable decision, in their order."""
         kept = self._usable
-        for i in range(0, len(kept), USABLE):
-            yield Prefix._trusted(6, kept[i + 1], kept[i + 2])  # type: ignore[arg-type]
+        for i in range(_POOL, len(kept), USABLE):
+            yield Prefix._trusted(6, kept[i], kept[i + 1])  # type: ignore[arg-type]
 
     def uses_pool_of(self, pool: Prefix) -> bool:
         """Whether ``pool`` is a usable decision's pool or one of :attr:`other_pools`."""
-        if pool.version == 6:
-            kept = self._usable
-            value, prefixlen = pool.value, pool.prefixlen
-            for i in range(0, len(kept), USABLE):
-                if kept[i + 1] == value and kept[i + 2] == prefixlen:
-                    return True
-        return bool(self.other_pools) and pack(pool) in self.other_pools
+        return pool in self.usable_pools() or pack(pool) in self.other_pools
 
     def decision_holding(self, prefix: Prefix) -> Decision | None:
         """The usable decision whose pool is the innermost of theirs holding ``prefix``."""
-        kept, found, longest = self._usable, -1, -1
-        for i in range(0, len(kept), USABLE):
-            pool_len: int = kept[i + 2]  # type: ignore[assignment]
-            if pool_len > longest and prefix.subnet_of(
-                Prefix._trusted(6, kept[i + 1], pool_len)  # type: ignore[arg-type]
-            ):
-                found, longest = i, pool_len
-        return None if found < 0 else self._decision(found)
+        found: tuple[int, Prefix] | None = None
+        for row, pool in enumerate(self.usable_pools()):
+            if prefix.subnet_of(pool) and (found is None or pool.prefixlen > found[1].prefixlen):
+                found = (row, pool)
+        return None if found is None else self._decision(found[0] * USABLE)
 
     # -- what it holds ----------------------------------------------------------------------
 
@@ -316,8 +319,8 @@ class Record:
         kept = self._usable
         found = [
             Prefix._trusted(6, value, WIDTH[6])
-            for i in range(0, len(kept), USABLE)
-            for value in kept[i + 5]  # type: ignore[attr-defined]
+            for i in range(_RESERVED, len(kept), USABLE)
+            for value in kept[i]  # type: ignore[attr-defined]
         ]
         if self.node is not None:
             found.extend(self.node.addresses)
